@@ -1,0 +1,36 @@
+"""twinlab: hyper-personalised digital twins in JAX.
+
+Subpackages load on first use (``tl.glucose``, ``tl.sim``), so ``import twinlab`` stays light: it imports no UI
+library, no NumPyro and no jraph.
+
+Example:
+    >>> import twinlab as tl
+    >>> tl.glucose.patient_names()[:2]
+    ['adolescent#001', 'adolescent#002']
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from twinlab._version import __version__
+
+_SUBPACKAGES = ("sim", "glucose")
+
+if TYPE_CHECKING:
+    from twinlab import glucose, sim
+
+__all__ = ["__version__", "glucose", "sim"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBPACKAGES:
+        module = importlib.import_module(f"twinlab.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'twinlab' has no attribute {name!r}; subpackages: {', '.join(_SUBPACKAGES)}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_SUBPACKAGES])
