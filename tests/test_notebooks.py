@@ -23,8 +23,9 @@ def test_stored_without_outputs_and_paired(path: Path) -> None:
     for cell in nb["cells"]:
         assert not cell.get("outputs"), f"{path.name}: strip outputs before committing"
     paired = jupytext.read(path.with_suffix(".py"))
-    assert [c.source for c in paired.cells] == [c["source"] if isinstance(c["source"], str) else "".join(c["source"])
-                                                 for c in nb["cells"]], f"{path.name} and its .py differ: jupytext --sync"
+    assert [c.source for c in paired.cells] == [
+        c["source"] if isinstance(c["source"], str) else "".join(c["source"]) for c in nb["cells"]
+    ], f"{path.name} and its .py differ: jupytext --sync"
 
 
 @pytest.mark.slow

@@ -73,7 +73,7 @@ def test_import_twinlab_is_light() -> None:
     code = (
         "import sys, twinlab, twinlab.glucose;"
         "heavy = [m for m in ('numpyro', 'jraph', 'panel', 'holoviews', 'bokeh', 'anywidget', 'ipywidgets',"
-        " 'brax', 'diffrax', 'matplotlib', 'xarray', 'pandas', 'simglucose') if m in sys.modules];"
+        " 'brax', 'diffrax', 'matplotlib', 'xarray', 'pandas', 'scipy', 'simglucose') if m in sys.modules];"
         "print(','.join(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -96,3 +96,21 @@ def test_cli_version(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_without_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "demo" in capsys.readouterr().err
+
+
+def test_cli_demo_writes_table_and_plot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import csv
+
+    assert main(["demo", "--out", str(tmp_path), "--seed", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "cohort means" in printed and "adult#010" in printed
+    rows = list(csv.DictReader((tmp_path / "demo_metrics.csv").read_text().splitlines()))
+    assert [r["patient"] for r in rows] == twinlab.glucose.patient_names()
+    assert all(0.0 <= float(r["tir_70_180_percent"]) <= 100.0 for r in rows)
+    assert (tmp_path / "demo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not list(tmp_path.glob(".*.tmp")), "atomic writes leave no temporary files"
+
+
+def test_cli_demo_rejects_bad_days() -> None:
+    with pytest.raises(SystemExit):
+        main(["demo", "--days", "0"])

@@ -1,5 +1,7 @@
 """twinlab.glucose: the type 1 diabetes twin (UVA/Padova 2008 model, virtual patients, scenarios, metrics)."""
 
+from twinlab.glucose._closed_loop import simulate_closed_loop
+from twinlab.glucose._controllers import PID, BasalBolus, BasalBolusState, PIDState
 from twinlab.glucose._metrics import (
     CONSENSUS_TARGETS,
     METRIC_NAMES,
@@ -27,6 +29,7 @@ from twinlab.glucose._params import (
     patient_names,
     patients,
 )
+from twinlab.glucose._pump import InsulinPump, PumpInputs, WithPump
 from twinlab.glucose._scenario import (
     REFERENCE_MEAL_SLOTS,
     MealDay,
@@ -37,6 +40,7 @@ from twinlab.glucose._scenario import (
     sample_meal_days,
 )
 from twinlab.glucose._schedule import Schedule
+from twinlab.glucose._sensor import CGMSensor, SensorInputs, SensorMemory, WithSensor
 from twinlab.glucose._simulate import DEFAULT_SOLVER, schedule_inputs, simulate
 from twinlab.glucose._uva_padova import EAT_RATE_G_PER_MIN, GlucoseInputs, MealMemory, UVAPadova
 
@@ -46,15 +50,26 @@ __all__ = [
     "EAT_RATE_G_PER_MIN",
     "METRIC_NAMES",
     "MODEL_FIELDS",
+    "PID",
     "REFERENCE_MEAL_SLOTS",
+    "BasalBolus",
+    "BasalBolusState",
+    "CGMSensor",
     "GlucoseInputs",
+    "InsulinPump",
     "MealDay",
     "MealMemory",
     "MealSlot",
+    "PIDState",
     "PatientParams",
+    "PumpInputs",
     "Schedule",
+    "SensorInputs",
+    "SensorMemory",
     "Therapy",
     "UVAPadova",
+    "WithPump",
+    "WithSensor",
     "check_patient_params",
     "cv_percent",
     "glycaemic_metrics",
@@ -76,6 +91,7 @@ __all__ = [
     "schedule_inputs",
     "sd_mg_dl",
     "simulate",
+    "simulate_closed_loop",
     "time_above",
     "time_below",
     "time_in_range",

@@ -73,7 +73,9 @@ class Trajectory(struct.PyTreeNode):
 
         units = dict(self.units)
         dims: tuple[str, ...] = ("individual", "time") if self.is_population else ("time",)
-        data_vars: dict[str, Any] = {k: (dims, np.asarray(v), {"units": units.get(k, "")}) for k, v in self.outputs.items()}
+        data_vars: dict[str, Any] = {
+            k: (dims, np.asarray(v), {"units": units.get(k, "")}) for k, v in self.outputs.items()
+        }
         coords: dict[str, Any] = {"time": ("time", np.asarray(self.t), {"units": units.get("t", "")})}
         if self.is_population:
             n = next(iter(self.outputs.values())).shape[0]
