@@ -13,7 +13,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from twinlab.glucose._uva_padova import PMOL_PER_U, GlucoseInputs
-from twinlab.sim import Model, SimState
+from twinlab.sim import ModelWrapper, SimState
 
 PyTree = Any
 
@@ -117,7 +117,7 @@ class PumpInputs:
     bolus_u_per_min: jax.Array
 
 
-class WithPump(Model):
+class WithPump(ModelWrapper):
     """A glucose model whose insulin goes through an `InsulinPump`; delegates everything else to the wrapped model.
 
     Each minute the requested basal and bolus rates are quantised and limited by ``pump.basal`` and ``pump.bolus``
@@ -128,46 +128,9 @@ class WithPump(Model):
         pump: the `InsulinPump`.
     """
 
-    model: Model
     pump: InsulinPump
-
-    @property
-    def state_names(self) -> tuple[str, ...]:  # type: ignore[override]
-        """The wrapped model's state names."""
-        return tuple(self.model.state_names)
-
-    @property
-    def state_units(self) -> tuple[str, ...]:  # type: ignore[override]
-        """The wrapped model's state units."""
-        return tuple(self.model.state_units)
-
-    @property
-    def time_unit(self) -> str:
-        """The wrapped model's time unit."""
-        return getattr(self.model, "time_unit", "")
-
-    @property
-    def output_units(self) -> dict[str, str]:  # type: ignore[override]
-        """The wrapped model's outputs."""
-        return dict(self.model.output_units)
-
-    def population_size(self, params: PyTree) -> int | None:
-        """The wrapped model's population size of ``params``."""
-        return self.model.population_size(params)
-
-    def init(self, params: PyTree) -> SimState:
-        """The wrapped model's initial state."""
-        return self.model.init(params)
 
     def hold(self, state: SimState, inputs: PumpInputs, params: PyTree) -> tuple[SimState, PyTree]:
         """Deliver the minute's basal and bolus through the pump, then the wrapped model's discrete update."""
         insulin = self.pump.basal(inputs.basal_u_per_min) + self.pump.bolus(inputs.bolus_u_per_min)
         return self.model.hold(state, GlucoseInputs(cho_g=inputs.cho_g, insulin_u_per_min=insulin), params)
-
-    def vector_field(self, t: jax.Array, x: jax.Array, held: PyTree, params: PyTree) -> jax.Array:
-        """The wrapped model's vector field."""
-        return self.model.vector_field(t, x, held, params)
-
-    def observe(self, state: SimState, params: PyTree) -> dict[str, jax.Array]:
-        """The wrapped model's outputs (its ``insulin_u_per_min`` is the delivered rate)."""
-        return self.model.observe(state, params)

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from twinlab.sim import Model, SimState
+from twinlab.sim import ModelWrapper, SimState
 
 PyTree = Any
 
@@ -234,7 +234,7 @@ class SensorMemory:
     noise_mg_dl: jax.Array
 
 
-class WithSensor(Model):
+class WithSensor(ModelWrapper):
     """A glucose model with a CGM: adds the output ``cgm`` (mg/dL) and delegates everything else.
 
     The reading at minute t is computed from the state at minute t (``observe`` is a function of the state, so a
@@ -250,32 +250,12 @@ class WithSensor(Model):
         sensor: the `CGMSensor`.
     """
 
-    model: Model
     sensor: CGMSensor
-
-    @property
-    def state_names(self) -> tuple[str, ...]:  # type: ignore[override]
-        """The wrapped model's state names."""
-        return tuple(self.model.state_names)
-
-    @property
-    def state_units(self) -> tuple[str, ...]:  # type: ignore[override]
-        """The wrapped model's state units."""
-        return tuple(self.model.state_units)
-
-    @property
-    def time_unit(self) -> str:
-        """The wrapped model's time unit."""
-        return getattr(self.model, "time_unit", "")
 
     @property
     def output_units(self) -> dict[str, str]:  # type: ignore[override]
         """The wrapped model's outputs plus ``cgm`` in mg/dL."""
         return {**self.model.output_units, "cgm": "mg/dL"}
-
-    def population_size(self, params: PyTree) -> int | None:
-        """The wrapped model's population size of ``params``."""
-        return self.model.population_size(params)
 
     def init(self, params: PyTree, noise_mg_dl: jax.Array | float = 0.0) -> SimState:
         """The wrapped model's initial state, with the noise of the reading at minute 0 (mg/dL)."""
@@ -319,10 +299,6 @@ class WithSensor(Model):
             noise_mg_dl=jnp.asarray(inputs.noise_mg_dl, cgm.dtype),
         )
         return SimState(x=inner.x, z=z), held
-
-    def vector_field(self, t: jax.Array, x: jax.Array, held: PyTree, params: PyTree) -> jax.Array:
-        """The wrapped model's vector field."""
-        return self.model.vector_field(t, x, held, params)
 
     def observe(self, state: SimState, params: PyTree) -> dict[str, jax.Array]:
         """The wrapped model's outputs plus ``cgm``, the reading shown at this minute (mg/dL)."""
