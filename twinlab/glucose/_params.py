@@ -6,16 +6,12 @@ with their provenance in ``data/NOTICE.md``.
 
 from __future__ import annotations
 
-import csv
-import difflib
-import functools
-from importlib import resources
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from twinlab.glucose._tables import lookup, read_table
 from twinlab.sim import stack
 
 #: Model parameters the UVA/Padova equations use, in the published notation (units in `PatientParams`).
@@ -130,25 +126,10 @@ class PatientParams(struct.PyTreeNode):
         return self.basal_u_per_min * 60.0
 
 
-@functools.cache
-def _tables() -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
-    data = resources.files("twinlab.glucose") / "data"
-    rows = {r["Name"]: r for r in csv.DictReader((data / "vpatient_params.csv").read_text().splitlines())}
-    quest = {r["Name"]: r for r in csv.DictReader((data / "Quest.csv").read_text().splitlines())}
-    return rows, quest
-
-
 def patient_names() -> list[str]:
     """The 30 virtual patients: ``adolescent#001``..``adolescent#010``, ``adult#001``..``adult#010``,
     ``child#001``..``child#010``."""  # noqa: D205, D209
-    return list(_tables()[0])
-
-
-def _unknown(name: str) -> ValueError:
-    names = patient_names()
-    close = difflib.get_close_matches(str(name), names, n=3)
-    hint = f" Did you mean {', '.join(close)}?" if close else ""
-    return ValueError(f"Unknown virtual patient {name!r}.{hint} Valid names: {', '.join(names)}.")
+    return list(read_table("vpatient_params.csv"))
 
 
 def patient(name: str, dtype: jnp.dtype | None = None) -> PatientParams:
@@ -161,10 +142,8 @@ def patient(name: str, dtype: jnp.dtype | None = None) -> PatientParams:
     Raises:
         ValueError: for an unknown name; the message lists the valid names.
     """
-    rows, quest = _tables()
-    if name not in rows:
-        raise _unknown(name)
-    row, q = rows[name], quest[name]
+    row = lookup("vpatient_params.csv", name, "virtual patient")
+    q = read_table("Quest.csv")[name]
     dtype = jnp.zeros(()).dtype if dtype is None else dtype
 
     def arr(v: object) -> jax.Array:

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import difflib
-import functools
-from importlib import resources
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 from flax import struct
 
+from twinlab.glucose._tables import lookup
 from twinlab.glucose._uva_padova import PMOL_PER_U, GlucoseInputs
 from twinlab.sim import ModelWrapper, SimState
 
 PyTree = Any
-
-
-@functools.cache
-def _pump_table() -> dict[str, dict[str, str]]:
-    data = resources.files("twinlab.glucose") / "data"
-    return {r["Name"]: r for r in csv.DictReader((data / "pump_params.csv").read_text().splitlines())}
 
 
 class InsulinPump(struct.PyTreeNode):
@@ -62,12 +53,7 @@ class InsulinPump(struct.PyTreeNode):
         Raises:
             ValueError: for an unknown name; the message lists the valid ones.
         """
-        table = _pump_table()
-        if name not in table:
-            close = difflib.get_close_matches(str(name), list(table), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ValueError(f"Unknown insulin pump {name!r}.{hint} Valid names: {', '.join(table)}.")
-        r = table[name]
+        r = lookup("pump_params.csv", name, "insulin pump")
         dtype = jnp.zeros(()).dtype if dtype is None else dtype
 
         def arr(key: str) -> jax.Array:

@@ -14,11 +14,8 @@ standard-normal draws explicitly: fed numpy's draws, it reproduces the reference
 
 from __future__ import annotations
 
-import csv
-import difflib
 import functools
 import math
-from importlib import resources
 from typing import Any
 
 import jax
@@ -26,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from twinlab.glucose._tables import lookup
 from twinlab.sim import ModelWrapper, SimState
 
 PyTree = Any
@@ -34,12 +32,6 @@ PyTree = Any
 NOISE_GRID_MIN = 15
 #: Grid intervals per interpolated chunk (the reference's ``CGMNoise.PRECOMPUTE``).
 _CHUNK = 10
-
-
-@functools.cache
-def _sensor_table() -> dict[str, dict[str, str]]:
-    data = resources.files("twinlab.glucose") / "data"
-    return {r["Name"]: r for r in csv.DictReader((data / "sensor_params.csv").read_text().splitlines())}
 
 
 @functools.cache
@@ -93,12 +85,7 @@ class CGMSensor(struct.PyTreeNode):
         Raises:
             ValueError: for an unknown name; the message lists the valid ones.
         """
-        table = _sensor_table()
-        if name not in table:
-            close = difflib.get_close_matches(str(name), list(table), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ValueError(f"Unknown CGM sensor {name!r}.{hint} Valid names: {', '.join(table)}.")
-        r = table[name]
+        r = lookup("sensor_params.csv", name, "CGM sensor")
         dtype = jnp.zeros(()).dtype if dtype is None else dtype
 
         def arr(key: str) -> jax.Array:
