@@ -30,6 +30,7 @@ from twinlab.glucose._params import (
     patients,
 )
 from twinlab.glucose._pump import InsulinPump, PumpInputs, WithPump
+from twinlab.glucose._record import GlucoseRecord
 from twinlab.glucose._scenario import (
     REFERENCE_MEAL_SLOTS,
     MealDay,
@@ -56,6 +57,7 @@ __all__ = [
     "BasalBolusState",
     "CGMSensor",
     "GlucoseInputs",
+    "GlucoseRecord",
     "InsulinPump",
     "MealDay",
     "MealMemory",
