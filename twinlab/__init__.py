@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from twinlab._version import __version__
 
-_SUBPACKAGES = ("sim", "glucose", "datasets")
+_SUBPACKAGES = ("sim", "glucose", "datasets", "data", "io")
 
 if TYPE_CHECKING:
-    from twinlab import datasets, glucose, sim
+    from twinlab import data, datasets, glucose, io, sim
 
-__all__ = ["__version__", "datasets", "glucose", "sim"]
+__all__ = ["__version__", "data", "datasets", "glucose", "io", "sim"]
 
 
 def __getattr__(name: str) -> Any:
