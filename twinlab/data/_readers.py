@@ -40,13 +40,35 @@ def read_table(path: str | os.PathLike[str], *, sheet: str | int = 0) -> pd.Data
     if suffix == ".xlsx":
         return pd.read_excel(p, sheet_name=sheet, engine="openpyxl")
     if suffix == ".xls":
-        return pd.read_excel(p, sheet_name=sheet, engine="xlrd")
+        return _read_xls(p, sheet)
     if suffix in (".jsonl", ".ndjson"):
         return pd.read_json(p, lines=True, dtype=False)
     raise ValueError(
         f"cannot read {p.name}: unknown file type {suffix!r}. Supported: .csv, .parquet, .xlsx, .xls, .jsonl/.ndjson, "
         f"and FHIR JSON through ingest_fhir."
     )
+
+
+def _read_xls(path: Path, sheet: str | int) -> pd.DataFrame:
+    """A legacy .xls sheet through xlrd directly (pandas deprecates its xlrd engine); dates become datetimes."""
+    import xlrd
+
+    book = xlrd.open_workbook(str(path))
+    ws = book.sheet_by_index(sheet) if isinstance(sheet, int) else book.sheet_by_name(sheet)
+    if ws.nrows == 0:
+        return pd.DataFrame()
+
+    def cell(c: xlrd.sheet.Cell) -> Any:
+        if c.ctype == xlrd.XL_CELL_DATE:
+            return xlrd.xldate_as_datetime(c.value, book.datemode)
+        if c.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+            return None
+        return c.value
+
+    header = [str(c.value) for c in ws.row(0)]
+    rows = [[cell(c) for c in ws.row(r)] for r in range(1, ws.nrows)]
+    frame = pd.DataFrame(rows, columns=header)
+    return frame.infer_objects()
 
 
 def ingest_file(
