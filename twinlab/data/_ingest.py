@@ -138,19 +138,12 @@ def ingest_frame(
     long = pd.concat(pieces, ignore_index=True)
     _mark_duplicates(store, long)
 
-    good = long[long["reason"] == ""]
-    bad = long[long["reason"] != ""]
-    stored = pd.DataFrame(
-        {
-            "entity_id": good["entity_id"].astype(str),
-            "stream_id": good["stream_id"].astype(str),
-            "time_utc": good["time_utc"],
-            "value": good["value"].astype(np.float64),
-            "unit": good["unit"].astype(str),
-            "source": mapping.source,
-            "ingest_id": ingest_id,
-        }
-    )
+    is_good = (long["reason"] == "").to_numpy(bool)
+    bad = long[~is_good]
+    raw = bad[["entity_id", "time_utc", "stream_id", "raw_value", "raw_unit"]].astype(object)
+    raw.columns = ["entity", "time_utc", "stream", "value", "unit"]
+    raw["time_utc"] = raw["time_utc"].map(lambda t: None if pd.isna(t) else str(t))
+    raw["value"] = raw["value"].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
     quarantined = pd.DataFrame(
         {
             "ingest_id": ingest_id,
@@ -158,41 +151,42 @@ def ingest_frame(
             "row_number": np.concatenate(
                 [bad["row"].to_numpy(np.int64), np.array([r for r, _, _ in rejected], np.int64)]
             ),
-            "raw": [_raw_json(r) for r in bad.itertuples(index=False)]
-            + [json.dumps(raw, default=str) for _, raw, _ in rejected],
+            "raw": (raw.to_json(orient="records", lines=True).splitlines() if len(raw) else [])
+            + [json.dumps(r, default=str) for _, r, _ in rejected],
             "reason": [*bad["reason"].tolist(), *(reason for _, _, reason in rejected)],
         }
     )
-    n_values = len(long) + len(rejected)
-    if len(stored) + len(quarantined) != n_values:  # an invariant of this function; a failure is a bug in it
-        raise RuntimeError(f"ingest accounting error: {n_values} values, {len(stored)} stored, {len(quarantined)} kept")
+    n_values, n_stored = len(long) + len(rejected), int(is_good.sum())
+    if n_stored + len(quarantined) != n_values:  # an invariant of this function; a failure is a bug in it
+        raise RuntimeError(f"ingest accounting error: {n_values} values, {n_stored} stored, {len(quarantined)} kept")
+    levels = sorted({c.stream for c in mapping.columns.values() if c.kind == "level"})
+    entities = pd.DataFrame({"entity_id": pd.unique(entity).astype(str)})
+
+    out_of_order, gaps = _order_and_gaps(long, is_good, levels)
 
     def write() -> None:
         con = store.con
-        if mapping.entity_id is not None:
-            store.add_entity(mapping.entity_id, mapping.entity_kind)
-        else:
-            for e in pd.unique(entity):
-                store.add_entity(str(e), mapping.entity_kind)
+        con.register("_tl_entities", entities)
+        con.execute(
+            "INSERT INTO entities SELECT entity_id, ?, '{}' FROM _tl_entities ON CONFLICT DO NOTHING",
+            [mapping.entity_kind],
+        )
+        con.unregister("_tl_entities")
         for col in mapping.columns.values():
             store.add_stream(col.stream, col.quantity, col.kind)
-        con.register("_tl_stored", stored)
-        con.execute("INSERT INTO observations SELECT * FROM _tl_stored")
-        con.unregister("_tl_stored")
+        con.register("_tl_long", long[["row", "entity_id", "stream_id", "time_utc", "value", "unit", "reason"]])
+        con.execute(
+            "INSERT INTO observations SELECT entity_id, stream_id, time_utc, value, unit, ?, ? FROM _tl_long "
+            "WHERE reason = ''",
+            [mapping.source, ingest_id],
+        )
+        con.unregister("_tl_long")
         con.register("_tl_quarantined", quarantined)
         con.execute("INSERT INTO quarantine SELECT * FROM _tl_quarantined")
         con.unregister("_tl_quarantined")
         con.execute(
             "INSERT INTO ingests VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                ingest_id,
-                mapping.source,
-                fingerprint,
-                now_utc.tz_localize(None),
-                n_values,
-                len(stored),
-                len(quarantined),
-            ],
+            [ingest_id, mapping.source, fingerprint, now_utc.tz_localize(None), n_values, n_stored, len(quarantined)],
         )
 
     store._in_transaction(write)
@@ -202,12 +196,12 @@ def ingest_frame(
         source=mapping.source,
         n_rows=len(frame),
         n_values=n_values,
-        n_stored=len(stored),
+        n_stored=n_stored,
         n_quarantined=len(quarantined),
         n_skipped=n_skipped,
-        n_out_of_order=_out_of_order(good),
+        n_out_of_order=out_of_order,
         reasons={str(k): int(v) for k, v in reasons.items()},
-        gaps=_gaps(good, {c.stream for c in mapping.columns.values() if c.kind == "level"}),
+        gaps=gaps,
     )
 
 
@@ -334,35 +328,27 @@ def _mark_duplicates(store: Store, long: pd.DataFrame) -> None:
         )
 
 
-def _raw_json(row: Any) -> str:
-    return json.dumps(
-        {
-            "entity": row.entity_id,
-            "time_utc": None if pd.isna(row.time_utc) else str(row.time_utc),
-            "stream": row.stream_id,
-            "value": None
-            if row.raw_value is None or (isinstance(row.raw_value, float) and np.isnan(row.raw_value))
-            else str(row.raw_value),
-            "unit": None if not isinstance(row.raw_unit, str) else row.raw_unit,
-        },
-        default=str,
-    )
-
-
-def _out_of_order(good: pd.DataFrame) -> int:
-    if good.empty:
-        return 0
-    t = good.groupby(["entity_id", "stream_id"], sort=False)["time_utc"].diff()
-    return int((t < pd.Timedelta(0)).sum())
-
-
-def _gaps(good: pd.DataFrame, level_streams: set[str]) -> list[tuple[str, str, pd.Timestamp, pd.Timestamp]]:
-    out = []
-    for (e, s), g in good[good["stream_id"].isin(level_streams)].groupby(["entity_id", "stream_id"]):
-        t = np.sort(g["time_utc"].to_numpy())
-        if t.size < 3:
-            continue
-        d = np.diff(t)
-        for i in np.flatnonzero(d > 3 * np.median(d)):
-            out.append((str(e), str(s), pd.Timestamp(t[i]), pd.Timestamp(t[i + 1])))
-    return out
+def _order_and_gaps(long: pd.DataFrame, good: np.ndarray, levels: list[str]) -> tuple[int, list[Any]]:
+    """Out-of-order stored values (input order) and gaps of level streams (> 3 x median spacing)."""
+    entity_code, entities = pd.factorize(long["entity_id"].to_numpy(object)[good])
+    stream_code, streams = pd.factorize(long["stream_id"].to_numpy(object)[good])
+    key = entity_code.astype(np.int64) * max(len(streams), 1) + stream_code
+    t = long["time_utc"].to_numpy("datetime64[ns]")[good].astype(np.int64)
+    o = np.argsort(key, kind="stable")  # within a key, input order (rows are concatenated column by column)
+    same = key[o][1:] == key[o][:-1]
+    out_of_order = int(np.sum(same & (t[o][1:] < t[o][:-1])))
+    o = np.lexsort((t, key))
+    k, ts = key[o], t[o]
+    same = k[1:] == k[:-1]
+    d = np.diff(ts).astype(np.float64)
+    d_same = pd.Series(np.where(same, d, np.nan))
+    med = d_same.groupby(k[:-1]).transform("median").to_numpy()
+    count = pd.Series(k).groupby(k).transform("size").to_numpy()[:-1]
+    is_level = np.isin(np.asarray(streams, dtype=object)[k[:-1] % max(len(streams), 1)], levels)
+    hits = np.flatnonzero(same & is_level & (count >= 3) & (d > 3 * med))
+    gaps = [
+        (str(entities[k[i] // max(len(streams), 1)]), str(streams[k[i] % max(len(streams), 1)]),
+         pd.Timestamp(ts[i]), pd.Timestamp(ts[i + 1]))
+        for i in hits
+    ]  # fmt: skip
+    return out_of_order, gaps
