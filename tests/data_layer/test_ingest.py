@@ -237,3 +237,23 @@ def test_live_append_and_store_file_reopens(tmp_path: Path) -> None:
         }
     with Store(path) as store:
         assert store.schema_version == 2 and store.count("observations") == 2 and store.count("quarantine") == 2
+
+
+def test_schema_migrations_upgrade_old_files_and_refuse_newer(tmp_path: Path) -> None:
+    import duckdb
+
+    from twinlab.data import _store
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_utc TIMESTAMP)")
+    for statement in _store._MIGRATIONS[0]:
+        con.execute(statement)
+    con.execute("INSERT INTO schema_version VALUES (1, now())")
+    con.close()
+    with Store(path) as store:
+        assert store.schema_version == _store.SCHEMA_VERSION == 2
+        assert store.save_twin("t", {"a": 1}) == 1
+        store.con.execute("INSERT INTO schema_version VALUES (99, now())")
+    with pytest.raises(RuntimeError, match="newer"):
+        Store(path)

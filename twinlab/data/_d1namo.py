@@ -66,7 +66,7 @@ def d1namo_ingest(store: Store) -> IngestReport:
     path = datasets.fetch("d1namo", _FILE)
     mapping = _mapping()
     fingerprint = _file_sha256(path, mapping.fingerprint() + _PARSER_VERSION)
-    if store.con.execute("SELECT 1 FROM ingests WHERE fingerprint = ?", [fingerprint]).fetchone():
+    if store.con.execute("SELECT 1 FROM ingests WHERE fingerprint = ?", [fingerprint]).fetchall():
         return IngestReport("", mapping.source, 0, 0, 0, 0, 0, already_ingested=True)
     raw = read_table(path)
     kcal = pd.to_numeric(raw["calories"], errors="coerce").to_numpy(np.float64)

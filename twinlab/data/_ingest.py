@@ -29,9 +29,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from twinlab.data._mapping import Column, Mapping
-from twinlab.data._store import Store
+from twinlab.data._store import Store, first
 from twinlab.data._units import UnknownUnitError, canonical_unit, factor
 
 __all__ = ["IngestReport", "ingest_frame"]
@@ -111,10 +112,12 @@ def ingest_frame(
         fingerprint
         or hashlib.sha256((frame_fingerprint(frame) + mapping.fingerprint() + repr(rejected)).encode()).hexdigest()
     )
-    previous = store.con.execute(
-        "SELECT ingest_id, n_values, n_stored, n_quarantined FROM ingests WHERE fingerprint = ? AND source = ?",
-        [fingerprint, mapping.source],
-    ).fetchone()
+    previous = first(
+        store.con.execute(
+            "SELECT ingest_id, n_values, n_stored, n_quarantined FROM ingests WHERE fingerprint = ? AND source = ?",
+            [fingerprint, mapping.source],
+        ).fetchall()
+    )
     if previous is not None:
         return IngestReport(previous[0], mapping.source, len(frame), 0, 0, 0, 0, already_ingested=True)
     ingest_id = f"{fingerprint[:16]}"
@@ -174,7 +177,8 @@ def ingest_frame(
         con.unregister("_tl_entities")
         for col in mapping.columns.values():
             store.add_stream(col.stream, col.quantity, col.kind)
-        con.register("_tl_long", long[["row", "entity_id", "stream_id", "time_utc", "value", "unit", "reason"]])
+        columns = ["row", "entity_id", "stream_id", "time_utc", "value", "unit", "reason"]
+        con.register("_tl_long", pa.Table.from_pandas(long[columns], preserve_index=False))  # arrow: faster scan
         con.execute(
             "INSERT INTO observations SELECT entity_id, stream_id, time_utc, value, unit, ?, ? FROM _tl_long "
             "WHERE reason = ''",
@@ -301,20 +305,28 @@ def _column_values(
 
 def _mark_duplicates(store: Store, long: pd.DataFrame) -> None:
     """Quarantine second values for the same (entity, stream, time), in the batch or already stored (in place)."""
-    ok = long["reason"] == ""
-    key = ["entity_id", "stream_id", "time_utc"]
-    cand = long[ok]
-    dup = cand.duplicated(key, keep="first")
+    ok = (long["reason"] == "").to_numpy(bool)
+    codes = pd.DataFrame(
+        {
+            "e": pd.factorize(long["entity_id"].to_numpy(object))[0],
+            "s": pd.factorize(long["stream_id"].to_numpy(object))[0],
+            "t": long["time_utc"].to_numpy("datetime64[ns]").astype(np.int64),
+        }
+    )[ok]  # integer codes: duplicated() on them is much faster than on strings
+    dup = codes.duplicated(keep="first").to_numpy(bool)
     if dup.any():
-        first = cand[~dup].set_index(key)["value"]
-        dups = cand[dup]
-        first_value = first.reindex(pd.MultiIndex.from_frame(dups[key])).to_numpy()
-        same = np.isclose(dups["value"].to_numpy(np.float64), first_value, rtol=1e-12, atol=0.0)
-        long.loc[dups.index, "reason"] = np.where(
+        value = long["value"].to_numpy(np.float64)[ok]
+        first_row = codes.groupby(["e", "s", "t"], sort=False).cumcount().to_numpy() == 0
+        first = pd.Series(value[first_row], index=pd.MultiIndex.from_frame(codes[first_row]))
+        first_value = first.reindex(pd.MultiIndex.from_frame(codes[dup])).to_numpy()
+        same = np.isclose(value[dup], first_value, rtol=1e-12, atol=0.0)
+        long.loc[codes.index[dup], "reason"] = np.where(
             same, "duplicate: same value as an earlier row", "conflict: another value at the same time in this input"
         )
-    cand = long[long["reason"] == ""][[*key, "value"]].reset_index()
-    store.con.register("_tl_candidates", cand)
+    if store.count("observations") == 0:
+        return
+    cand = long.loc[long["reason"] == "", ["entity_id", "stream_id", "time_utc", "value"]].reset_index()
+    store.con.register("_tl_candidates", pa.Table.from_pandas(cand, preserve_index=False))
     hits = store.con.execute(
         "SELECT c.index, c.value, o.value AS stored, o.ingest_id FROM _tl_candidates c JOIN observations o "
         "ON c.entity_id = o.entity_id AND c.stream_id = o.stream_id AND c.time_utc = o.time_utc"

@@ -14,7 +14,7 @@ import pandas as pd
 
 from twinlab.data._ingest import IngestReport, ingest_frame
 from twinlab.data._mapping import Column, Mapping
-from twinlab.data._store import Store
+from twinlab.data._store import Store, first
 
 __all__ = ["GLUCOSE_LOINC", "append", "fhir_frame", "ingest_fhir", "ingest_file", "read_table"]
 
@@ -79,8 +79,8 @@ def ingest_file(
     fingerprint = _file_sha256(p, mapping.fingerprint() + str(sheet))
     if store.con.execute(
         "SELECT 1 FROM ingests WHERE fingerprint = ? AND source = ?", [fingerprint, mapping.source]
-    ).fetchone():
-        row = store.con.execute("SELECT ingest_id FROM ingests WHERE fingerprint = ?", [fingerprint]).fetchone()
+    ).fetchall():
+        row = first(store.con.execute("SELECT ingest_id FROM ingests WHERE fingerprint = ?", [fingerprint]).fetchall())
         return IngestReport(str(row[0]) if row else "", mapping.source, 0, 0, 0, 0, 0, already_ingested=True)
     return ingest_frame(store, read_table(p, sheet=sheet), mapping, now=now, fingerprint=fingerprint)
 

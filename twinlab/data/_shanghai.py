@@ -150,7 +150,7 @@ def shanghai_ingest(store: Store, visit: str) -> IngestReport:
     path = datasets.fetch("shanghai_t1dm", _file(visit))
     mapping = _mapping(visit)
     fingerprint = _file_sha256(path, mapping.fingerprint() + _PARSER_VERSION)
-    if store.con.execute("SELECT 1 FROM ingests WHERE fingerprint = ?", [fingerprint]).fetchone():
+    if store.con.execute("SELECT 1 FROM ingests WHERE fingerprint = ?", [fingerprint]).fetchall():
         return IngestReport("", mapping.source, 0, 0, 0, 0, 0, already_ingested=True)
     derived, rejected = _derive(read_table(path))
     return ingest_frame(store, derived, mapping, fingerprint=fingerprint, rejected=rejected)

@@ -86,7 +86,7 @@ class Store:
         self.con.execute(
             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_utc TIMESTAMP)"
         )
-        row = self.con.execute("SELECT max(version) FROM schema_version").fetchone()
+        row = first(self.con.execute("SELECT max(version) FROM schema_version").fetchall())
         current = int(row[0]) if row and row[0] is not None else 0
         if current > SCHEMA_VERSION:
             raise RuntimeError(
@@ -107,7 +107,7 @@ class Store:
     @property
     def schema_version(self) -> int:
         """The schema version of this store."""
-        row = self.con.execute("SELECT max(version) FROM schema_version").fetchone()
+        row = first(self.con.execute("SELECT max(version) FROM schema_version").fetchall())
         return int(row[0]) if row else 0
 
     def close(self) -> None:
@@ -133,7 +133,7 @@ class Store:
         if kind not in STREAM_KINDS:
             raise ValueError(f"stream kind must be one of {STREAM_KINDS}; got {kind!r}.")
         unit = canonical_unit(quantity)
-        row = self.con.execute("SELECT quantity, kind FROM streams WHERE stream_id = ?", [stream_id]).fetchone()
+        row = first(self.con.execute("SELECT quantity, kind FROM streams WHERE stream_id = ?", [stream_id]).fetchall())
         if row is not None and tuple(row) != (quantity, kind):
             raise ValueError(
                 f"stream {stream_id!r} is already declared as a {row[1]} of {row[0]}; cannot redeclare it as a {kind} "
@@ -157,7 +157,7 @@ class Store:
         tables = ("entities", "streams", "observations", "quarantine", "ingests", "twin_versions")
         if table not in tables:
             raise ValueError(f"unknown table {table!r}; tables: {', '.join(tables)}")
-        row = self.con.execute(f"SELECT count(*) FROM {table}").fetchone()  # table checked against a fixed list
+        row = first(self.con.execute(f"SELECT count(*) FROM {table}").fetchall())  # table checked against a fixed list
         return int(row[0]) if row else 0
 
     def observations(
@@ -198,7 +198,7 @@ class Store:
         return self._in_transaction(lambda: self._insert_twin(name, payload))
 
     def _insert_twin(self, name: str, payload: bytes) -> int:
-        row = self.con.execute("SELECT max(version) FROM twin_versions WHERE name = ?", [name]).fetchone()
+        row = first(self.con.execute("SELECT max(version) FROM twin_versions WHERE name = ?", [name]).fetchall())
         version = (int(row[0]) if row and row[0] is not None else 0) + 1
         self.con.execute("INSERT INTO twin_versions VALUES (?, ?, ?, ?)", [name, version, _now(), payload])
         return version
@@ -208,13 +208,17 @@ class Store:
         from twinlab.io import loads
 
         if version is None:
-            row = self.con.execute(
-                "SELECT payload FROM twin_versions WHERE name = ? ORDER BY version DESC LIMIT 1", [name]
-            ).fetchone()
+            row = first(
+                self.con.execute(
+                    "SELECT payload FROM twin_versions WHERE name = ? ORDER BY version DESC LIMIT 1", [name]
+                ).fetchall()
+            )
         else:
-            row = self.con.execute(
-                "SELECT payload FROM twin_versions WHERE name = ? AND version = ?", [name, int(version)]
-            ).fetchone()
+            row = first(
+                self.con.execute(
+                    "SELECT payload FROM twin_versions WHERE name = ? AND version = ?", [name, int(version)]
+                ).fetchall()
+            )
         if row is None:
             raise KeyError(f"no saved twin {name!r}" + ("" if version is None else f" version {version}"))
         return loads(bytes(row[0]))
@@ -237,6 +241,11 @@ class Store:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def first(rows: list[Any]) -> Any:
+    """The first row of a fetched result, or None (fetchall, not fetchone: DuckDB wants results finished)."""
+    return rows[0] if rows else None
 
 
 def utc_naive(t: Any) -> pd.Timestamp:
