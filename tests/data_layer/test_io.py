@@ -106,3 +106,20 @@ def test_kill_during_repeated_saves_leaves_the_last_complete_version(tmp_path: P
         # The file holds a whole save: its array agrees with its spec, and it is the last logged save or the next.
         assert obj["version"] in (logged, logged + 1)
         np.testing.assert_array_equal(obj["weights"], np.full(20_000, float(obj["version"])))
+
+
+class _Thing:
+    def __init__(self, w: np.ndarray, label: str) -> None:
+        self.w, self.label = w, label
+
+
+def test_registry_of_new_types_and_layout_versions() -> None:
+    io.register(_Thing, "test.Thing", to_data=lambda t: {"w": t.w, "label": t.label},
+                from_data=lambda d, version: _Thing(d["w"], d["label"] + f"@v{version}"), version=2)  # fmt: skip
+    back = io.loads(io.dumps([_Thing(np.ones(2), "a")]))[0]
+    assert isinstance(back, _Thing) and back.label == "a@v2" and back.w.tolist() == [1.0, 1.0]
+    with pytest.raises(ValueError, match="already registered"):
+        io.register(dict, "test.Thing", to_data=dict, from_data=lambda d, v: d)
+    newer = io.dumps(_Thing(np.ones(1), "b")).replace(b'__version__\\": 2', b'__version__\\": 3')
+    with pytest.raises(io.FormatError, match="layout version 3"):
+        io.loads(newer)

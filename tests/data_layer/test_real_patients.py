@@ -16,6 +16,7 @@ from twinlab.data import (
     glucose_record,
     ingest_frame,
     long_acting_basal,
+    real_records,
     shanghai_ingest,
     shanghai_record,
     shanghai_visits,
@@ -79,6 +80,9 @@ def test_shanghai_every_visit(real_data: Path) -> None:
     assert totals["quarantined"] == store.count("quarantine") > 0
     reasons = set(store.quarantine()["reason"].str.split(":").str[0])
     assert {"meal recorded without its content", "intravenous infusion", "premixed or unknown insulin"} <= reasons
+    records = real_records("shanghai_t1dm", store)
+    assert len(records) == 16 and all(r.n_readings > 300 for r in records.values())
+    assert sorted(real_records("d1namo", store)) == [f"d1namo/{i}" for i in range(1, 10)]
 
 
 def test_shanghai_record(real_data: Path) -> None:

@@ -5,10 +5,10 @@
 * `ingest_frame`, `ingest_file`, `ingest_fhir`, `append`: ingestion from tables, CSV, Parquet, Excel, JSON lines, FHIR
   R4 and live readings; idempotent.
 * units (`to_canonical`, `convert`), alignment onto a twin's grid (`asof`, `glucose_record`) and the real patients
-  (`shanghai_record`, `d1namo_record`).
+  (`shanghai_record`, `d1namo_record`, `real_records`).
 """
 
-from twinlab.data._align import LONG_ACTING_HOURS, asof, glucose_record, long_acting_basal
+from twinlab.data._align import LONG_ACTING_HOURS, asof, glucose_record, long_acting_basal, real_records
 from twinlab.data._d1namo import (
     CARB_ENERGY_FRACTION,
     CARB_ENERGY_FRACTION_SD,
@@ -63,6 +63,7 @@ __all__ = [
     "ingest_frame",
     "long_acting_basal",
     "read_table",
+    "real_records",
     "shanghai_ingest",
     "shanghai_record",
     "shanghai_visits",

@@ -11,7 +11,7 @@ import pandas as pd
 from twinlab.data._store import Store, utc_naive
 from twinlab.glucose import GlucoseRecord, Schedule
 
-__all__ = ["LONG_ACTING_HOURS", "asof", "glucose_record", "long_acting_basal"]
+__all__ = ["LONG_ACTING_HOURS", "asof", "glucose_record", "long_acting_basal", "real_records"]
 
 LONG_ACTING_HOURS = 24.0
 
@@ -174,3 +174,20 @@ def _basal_points(
         rows.append((t, sum(r for r in rates if r is not None)))
     out = pd.DataFrame(rows, columns=["time_utc", "rate_u_per_h"])
     return out[out["rate_u_per_h"].diff().ne(0)].reset_index(drop=True)
+
+
+def real_records(dataset: str, store: Store | None = None) -> dict[str, GlucoseRecord]:
+    """Every real person of ``dataset`` (``"shanghai_t1dm"``: one record per visit; ``"d1namo"``: per person).
+
+    Keys are the entity ids (``"shanghai_t1dm/1001_0"``, ``"d1namo/1"``). Ingests into ``store`` (default a fresh
+    in-memory store) first; see `shanghai_record` and `d1namo_record` for what each column becomes.
+    """
+    from twinlab.data._d1namo import d1namo_record, d1namo_subjects
+    from twinlab.data._shanghai import shanghai_record, shanghai_visits
+
+    store = store if store is not None else Store()
+    if dataset == "shanghai_t1dm":
+        return {f"shanghai_t1dm/{v}": shanghai_record(v, store) for v in shanghai_visits()}
+    if dataset == "d1namo":
+        return {f"d1namo/{s}": d1namo_record(s, store) for s in d1namo_subjects()}
+    raise KeyError(f"no real-patient loader for {dataset!r}; loaders: 'shanghai_t1dm', 'd1namo'")
