@@ -222,6 +222,8 @@ def test_fhir_bundle(tmp_path: Path) -> None:
     np.testing.assert_allclose(obs["value"], [6.0 * 18.0156, 150, 99, 5.0 * 18.0156])
     assert str(obs["time_utc"].iloc[0]) == "2024-03-01 07:00:00"
     assert sorted(r.reasons) == ["FHIR entry rejected", "unknown unit", "unmapped LOINC code"]
+    q = store.quarantine().set_index("row_number")["reason"]  # row numbers are the bundle's entry numbers
+    assert q[7].startswith("unknown unit") and q[4].startswith("unmapped") and q[6].startswith("FHIR entry")
 
 
 def test_live_append_and_store_file_reopens(tmp_path: Path) -> None:
@@ -257,3 +259,12 @@ def test_schema_migrations_upgrade_old_files_and_refuse_newer(tmp_path: Path) ->
         store.con.execute("INSERT INTO schema_version VALUES (99, now())")
     with pytest.raises(RuntimeError, match="newer"):
         Store(path)
+
+
+def test_nullable_integer_columns() -> None:
+    frame = pd.DataFrame({"t": ["2024-01-01 00:00", "2024-01-01 00:05", "2024-01-01 00:10"],
+                          "bolus": pd.array([2, None, 0], dtype="Int64")})  # fmt: skip
+    mapping = Mapping("ints", "t", {"bolus": Column("bolus", "insulin", "event", unit="U", required=False,
+                                                    skip_zero=True)}, entity_id="p")  # fmt: skip
+    r = ingest_frame(Store(), frame, mapping, now=NOW)
+    assert (r.n_stored, r.n_quarantined, r.n_skipped) == (1, 0, 2)

@@ -87,6 +87,7 @@ def ingest_frame(
     now: Any = None,
     fingerprint: str | None = None,
     rejected: list[tuple[int, dict[str, Any], str]] | None = None,
+    row_numbers: np.ndarray | None = None,
 ) -> IngestReport:
     """Validate ``frame`` by ``mapping`` and add it to ``store``: observations stored, the rest quarantined.
 
@@ -97,6 +98,7 @@ def ingest_frame(
         now: the present (for the future-timestamp rule); default the current UTC time.
         fingerprint: the content's identity; default the SHA-256 of ``frame`` and ``mapping``.
         rejected: rows a reader already rejected, as ``(row number, raw fields, reason)``; quarantined with the rest.
+        row_numbers: (len(frame),) each row's number in the source, recorded with quarantined values; default 0..n-1.
 
     Returns:
         The `IngestReport`.
@@ -136,6 +138,8 @@ def ingest_frame(
     pieces, n_skipped = [], 0
     for name, col in mapping.columns.items():
         piece, skipped = _column_values(frame, name, col, times, time_reason, entity)
+        if row_numbers is not None:
+            piece["row"] = np.asarray(row_numbers, np.int64)[piece["row"].to_numpy()]
         pieces.append(piece)
         n_skipped += skipped
     long = pd.concat(pieces, ignore_index=True)
@@ -250,7 +254,7 @@ def _column_values(
     n = len(raw)
     reason = np.full(n, "", dtype=object)
     if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
-        value = raw.to_numpy(np.float64)
+        value = raw.astype("Float64").to_numpy(np.float64, na_value=np.nan)  # nullable integers too
         empty = np.isnan(value)
     else:
         text = raw.astype("string").str.strip()

@@ -10,6 +10,7 @@ from collections.abc import Mapping as AbstractMapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from twinlab.data._ingest import IngestReport, ingest_frame
@@ -166,6 +167,7 @@ def ingest_fhir(
     for r in rows[~mapped].itertuples(index=False):
         rejected.append((int(r.row), r._asdict(), f"unmapped LOINC code: {r.code}"))
     rows = rows[mapped].reset_index(drop=True)
+    entry = rows["row"].to_numpy(np.int64)
     frame = pd.DataFrame({"subject": rows["subject"], "time": rows["time"], "unit": rows["unit"]})
     columns = {}
     for stream in sorted(set(streams.values())):
@@ -173,7 +175,7 @@ def ingest_fhir(
         frame[stream] = rows["value"].where(rows["code"].isin(codes)).astype(object)
         columns[stream] = Column(stream, "glucose", unit_column="unit", required=False)
     mapping = Mapping(source, time="time", entity="subject", columns=columns)
-    return ingest_frame(store, frame, mapping, now=now, rejected=rejected)
+    return ingest_frame(store, frame, mapping, now=now, rejected=rejected, row_numbers=entry)
 
 
 def append(
