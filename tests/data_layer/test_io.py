@@ -97,6 +97,7 @@ def test_kill_during_repeated_saves_leaves_the_last_complete_version(tmp_path: P
         proc.start()
         before = len(log.read_text().split()) if log.exists() else 0
         while (len(log.read_text().split()) if log.exists() else 0) < before + 5 + 7 * round_:
+            assert proc.is_alive(), "the saving process died on its own"
             time.sleep(0.005)
         os.kill(proc.pid, signal.SIGKILL)
         proc.join()
