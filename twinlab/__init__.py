@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from twinlab._version import __version__
 
-_SUBPACKAGES = ("sim", "glucose", "datasets", "bayes")
+_SUBPACKAGES = ("sim", "glucose", "datasets", "bayes", "data", "io")
 
 if TYPE_CHECKING:
-    from twinlab import bayes, datasets, glucose, sim
+    from twinlab import bayes, data, datasets, glucose, io, sim
 
-__all__ = ["__version__", "bayes", "datasets", "glucose", "sim"]
+__all__ = ["__version__", "bayes", "data", "datasets", "glucose", "io", "sim"]
 
 
 def __getattr__(name: str) -> Any:
