@@ -20,11 +20,17 @@ _SUBPACKAGES = ("sim", "glucose", "datasets", "bayes", "data", "io")
 
 if TYPE_CHECKING:
     from twinlab import bayes, data, datasets, glucose, io, sim
+    from twinlab.twin import Twin
 
-__all__ = ["__version__", "bayes", "data", "datasets", "glucose", "io", "sim"]
+__all__ = ["Twin", "__version__", "bayes", "data", "datasets", "glucose", "io", "sim"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "Twin":  # loads NumPyro: only when asked for
+        from twinlab.twin import Twin
+
+        globals()["Twin"] = Twin
+        return Twin
     if name in _SUBPACKAGES:
         module = importlib.import_module(f"twinlab.{name}")
         globals()[name] = module
@@ -33,4 +39,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_SUBPACKAGES])
+    return sorted([*globals(), *_SUBPACKAGES, "Twin"])

@@ -51,3 +51,14 @@ def test_bad_readings_are_refused_with_the_reason(t, y, match):
 def test_meal_uncertainty_must_match_the_meals():
     with pytest.raises(ValueError, match="one finite non-negative value per meal"):
         GlucoseRecord(np.array([0.0]), np.array([1.0]), Schedule(meals=[(1, 2.0)]), minutes=10, meal_carbs_sd_g=[])
+
+
+def test_append_is_the_inverse_of_split():
+    r = _record()
+    a, b = r.split(333)
+    joined = a.append(b)
+    np.testing.assert_array_equal(joined.cgm_minute, r.cgm_minute)
+    np.testing.assert_array_equal(joined.cgm_mg_dl, r.cgm_mg_dl)
+    assert joined.schedule._meals == r.schedule._meals and joined.schedule._boluses == r.schedule._boluses
+    assert joined.schedule.arrays(600)[2].tolist() == r.schedule.arrays(600)[2].tolist()
+    np.testing.assert_array_equal(joined.meal_carbs_sd_g, r.meal_carbs_sd_g)

@@ -252,7 +252,7 @@ def numpyro_model(lik: GlucoseLikelihood, data: GlucoseData, *, hierarchical: bo
         bg0_eps = numpyro.sample("bg0_eps", dist.Normal(0.0, 1.0))
         bg0 = data.bg0_mg_dl + BG0_PRIOR_SD_MG_DL * bg0_eps
         sigma = numpyro.sample("sigma_mg_dl", dist.LogNormal(jnp.log(SIGMA_PRIOR_MEDIAN_MG_DL), SIGMA_PRIOR_LOG_SD))
-        theta = jnp.concatenate([loc + scale * z, bg0[:, None], eps], axis=-1)
+        theta = jnp.concatenate([loc[None, :] + scale[None, :] * z, bg0[:, None], eps], axis=-1)
         predict = forward_mode_grad(lambda th, d: jax.vmap(lik.predict_one)(th, d[0], d[1]))
         mean = predict(theta, (data, lik.base))
         numpyro.sample(

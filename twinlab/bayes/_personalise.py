@@ -282,7 +282,8 @@ def _nuts(
         chain_method="vectorized",  # one batched simulation for all chains: ~the cost of one on a CPU
         progress_bar=progress,
     )
-    with jax.numpy_dtype_promotion("standard"):  # NumPyro's NUTS divides float by int: fails under "strict"
+    # NumPyro's NUTS divides float by int and broadcasts ranks: it fails under "strict" / "raise" settings.
+    with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"):
         mcmc.run(key, lik, data, extra_fields=("diverging", "energy", "num_steps"))
     out = {k: np.asarray(v) for k, v in mcmc.get_samples(group_by_chain=True).items()}
     extra = mcmc.get_extra_fields(group_by_chain=True)
@@ -316,7 +317,8 @@ def _svi(
         raise ValueError(f"svi_guide must be 'lowrank' or 'normal'; got {guide_kind!r}")
     svi = SVI(model, guide, numpyro.optim.ClippedAdam(step_size=0.01, clip_norm=10.0), Trace_ELBO())
     k_run, k_draw = jax.random.split(key)
-    with jax.numpy_dtype_promotion("standard"):  # NumPyro's internals mix int and float: fails under "strict"
+    # NumPyro's internals mix int and float and broadcast ranks: they fail under "strict" / "raise" settings.
+    with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"):
         result = svi.run(k_run, steps, lik, data, progress_bar=progress)
     n = samples * chains
     keys = jax.random.split(k_draw, n)

@@ -120,3 +120,37 @@ class GlucoseRecord:
     def split(self, minute: int) -> tuple[GlucoseRecord, GlucoseRecord]:
         """``(before, after)``: the record cut at ``minute``; the second part is re-timed to start at 0."""
         return self.window(0, minute), self.window(minute, self.minutes)
+
+    def append(self, later: GlucoseRecord) -> GlucoseRecord:
+        """This record followed by ``later`` (whose minute 0 is this record's end), as one record.
+
+        Basal: ``later``'s change points are shifted; when ``later`` has none (its own basal) but this record ran on
+        scheduled rates, the last rate carries forward, as a pump keeps its last setting.
+        """
+        shift = self.minutes
+        a, b = self.schedule, later.schedule
+        basal: list[tuple[int, float]] | None
+        if a._basal is None and b._basal is None:
+            basal = None
+        elif b._basal is None:
+            basal = list(a._basal or ())
+        else:
+            basal = list(a._basal or ()) + [(m + shift, r) for m, r in b._basal]
+            if a._basal is None and b._basal[0][0] == 0 and shift > 0:
+                basal = [(m + shift, r) for m, r in b._basal]
+        sds = [np.zeros(len(r._meals)) if r.meal_carbs_sd_g is None else r.meal_carbs_sd_g for r in (self, later)]
+        has_sd = self.meal_carbs_sd_g is not None or later.meal_carbs_sd_g is not None
+        return GlucoseRecord(
+            np.concatenate([self.cgm_minute, later.cgm_minute + shift]),
+            np.concatenate([self.cgm_mg_dl, later.cgm_mg_dl]),
+            Schedule(
+                meals=list(a._meals) + [(m + shift, g) for m, g in b._meals],
+                boluses=list(a._boluses) + [(m + shift, u) for m, u in b._boluses],
+                basal=basal,
+            ),
+            minutes=self.minutes + later.minutes,
+            meal_carbs_sd_g=np.concatenate(sds) if has_sd else None,
+            start=self.start,
+            subject=self.subject,
+            source=self.source,
+        )

@@ -13,8 +13,9 @@ The type registry. A type is saveable once registered under a stable name, with 
 * ``register(cls, name, to_data=..., from_data=..., version=...)`` for anything else: ``to_data(obj)`` returns a
   tree of saveable things; ``from_data(tree, version)`` rebuilds the object, and may upgrade older layouts.
 
-Registered here: ``tl.glucose.PatientParams``, ``Therapy``, ``Schedule`` and ``GlucoseRecord`` (their arrays load as
-NumPy; JAX takes them as they are). Later types (posteriors, twins, trained networks) register themselves the same
+Registered here: ``tl.glucose.PatientParams``, ``Therapy``, ``Schedule`` and ``GlucoseRecord``, the model and its
+states, ``tl.bayes.Prior``, ``Diagnostics`` and ``Posterior``, and ``tl.Twin`` (arrays load as NumPy; JAX takes them
+as they are). Later types (posteriors, twins, trained networks) register themselves the same
 way in their own modules.
 
 Example:
@@ -26,11 +27,13 @@ Example:
     [0.0, 1.0, 2.0]
 """
 
+from twinlab.io._bayes import register_bayes_types
 from twinlab.io._format import FORMAT, FORMAT_VERSION, FormatError, dumps, load, loads, save
 from twinlab.io._glucose import register_glucose_types
 from twinlab.io._registry import Codec, codec_for, codec_named, register, register_dataclass
 
 register_glucose_types()
+register_bayes_types()
 
 __all__ = [
     "FORMAT",

@@ -1,0 +1,156 @@
+"""Personalisation end to end on a small synthetic person: posterior, forecast, what-if, assimilation, the gate."""
+
+from dataclasses import replace
+
+import jax
+import numpy as np
+import pytest
+
+import twinlab as tl
+from twinlab import bayes
+
+from .synthetic import synthetic_record
+
+MODEL = tl.glucose.UVAPadova()
+FREE = ("Vmx", "kabs")  # insulin action and meal absorption: each has its own signature in a meal response
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    true, record = synthetic_record("adult#003", 420, seed=0)
+    fit, rest = record.split(300)
+    post = bayes.personalise(MODEL, fit, FREE, method="svi", key=jax.random.key(0), base=true, svi_steps=1500,
+                             num_samples=100)  # fmt: skip
+    return true, fit, rest, post
+
+
+def test_posterior_shapes_and_units(fitted):
+    post = fitted[3]
+    assert post.method == "svi" and post.free == FREE and post.minutes == 300
+    assert post.theta.shape == (4, 100, len(FREE) + 1)  # two log-parameters and the initial glucose; no meal latents
+    assert set(post.draws) == {"Vmx", "kabs", "bg0_mg_dl", "sigma_mg_dl"}
+    assert jax.tree.leaves(post.state)[0].shape[0] == 400
+    table = post.summary()
+    assert list(table.index) == ["Vmx", "kabs", "bg0_mg_dl", "sigma_mg_dl"] and "r_hat" in table
+    idata = post.to_arviz()
+    assert set(idata.posterior.data_vars) == {"Vmx", "kabs", "bg0_mg_dl", "sigma_mg_dl"}
+
+
+def test_posterior_finds_the_true_parameters(fitted):
+    true, _, _, post = fitted
+    assert "PSIS" not in " ".join(post.diagnostics.failures), post.diagnostics
+    for i, name in enumerate(FREE):
+        logs = np.log(post.draws[name])
+        lo, hi = np.quantile(logs, [0.025, 0.975])
+        assert lo < np.log(float(getattr(true, name))) < hi, (name, np.exp([lo, hi]))
+        assert logs.std() < 0.7 * post.prior.scale[i]  # the data taught it something
+    # the noise was Gaussian with sd 8; a Student-t(5) of scale s has sd s * sqrt(5/3)
+    assert 5.0 < float(np.median(post.draws["sigma_mg_dl"])) * np.sqrt(5 / 3) < 11.0
+
+
+def test_forecast_bands_hold_the_truth(fitted):
+    true, fit, _, post = fitted
+    fc = bayes.forecast(MODEL, post, fit, horizon_min=60, key=jax.random.key(1), allow_withheld=True)
+    assert fc.bg.shape == (400, 61) and fc.minute[0] == 300 and fc.minute[-1] == 360
+    lo, hi = fc.bands(0.9)
+    assert np.all(lo <= fc.median()) and np.all(fc.median() <= hi)
+    truth = np.asarray(
+        tl.glucose.simulate(
+            MODEL,
+            true,
+            tl.glucose.Schedule(
+                meals=[(30, 50.0), (330, 70.0)], boluses=[(30, 50.0 / float(true.therapy.carb_ratio_g_per_u))]
+            ),
+            minutes=361,
+        ).bg
+    )
+    # the plan ahead is empty here, so compare with the truth before the next meal (minute 330)
+    glo, ghi = fc.bands(0.9, readings=False)
+    inside = (truth[300:331] >= glo[:31] - 2.0) & (truth[300:331] <= ghi[:31] + 2.0)
+    assert inside.mean() > 0.9
+
+
+def test_whatif_extra_insulin_lowers_glucose(fitted):
+    _, fit, _, post = fitted
+    wi = bayes.whatif(MODEL, post, fit, 120, plan=None, changed=tl.glucose.Schedule(boluses=[(0, 2.0)]),
+                      key=jax.random.key(2), allow_withheld=True)  # fmt: skip
+    lo, hi = wi.effect_bands(0.9)
+    assert hi[-1] < -5.0 and lo[0] == hi[0] == 0.0
+
+
+def test_assimilate_continues_the_clock_and_records_particle_health(fitted):
+    _, fit, rest, post = fitted
+    nxt, _ = rest.split(30)
+    post2 = bayes.assimilate(MODEL, post, nxt, key=jax.random.key(3), allow_withheld=True)
+    assert post2.method == "particle-filter" and post2.minutes == 330
+    assert post2.extras["ess_at_readings"].shape == (6,)
+    assert np.all(post2.extras["ess_at_readings"] > 0)
+    assert post2.theta.shape == post.theta.shape
+    record_to_now = tl.glucose.GlucoseRecord(
+        np.concatenate([fit.cgm_minute, nxt.cgm_minute + 300]), np.concatenate([fit.cgm_mg_dl, nxt.cgm_mg_dl]),
+        tl.glucose.Schedule(meals=[(30, 50.0)]), minutes=330,
+    )  # fmt: skip
+    fc = bayes.forecast(MODEL, post2, record_to_now, 30, key=jax.random.key(4), allow_withheld=True)
+    assert fc.minute[0] == 330 and np.all(np.isfinite(fc.bg))
+
+
+def test_a_withheld_posterior_is_refused_downstream_unless_overridden(fitted):
+    _, fit, rest, post = fitted
+    withheld = replace(post, diagnostics=replace(post.diagnostics, failures=("R-hat >= 1.01: kp2 1.0500",)))
+    assert not withheld.ok
+    with pytest.raises(bayes.PosteriorWithheldError, match=r"R-hat >= 1.01: kp2 1.0500[\s\S]*allow_withheld=True"):
+        bayes.forecast(MODEL, withheld, fit, 30, key=jax.random.key(0))
+    with pytest.raises(bayes.PosteriorWithheldError):
+        bayes.assimilate(MODEL, withheld, rest.split(10)[0], key=jax.random.key(0))
+    assert bayes.forecast(MODEL, withheld, fit, 30, key=jax.random.key(0), allow_withheld=True).bg.shape[1] == 31
+
+
+def test_bad_requests_are_explained(fitted):
+    _, fit, _, post = fitted
+    with pytest.raises(ValueError, match="method must be one of"):
+        bayes.personalise(MODEL, fit, FREE, method="mh", key=jax.random.key(0))
+    with pytest.raises(ValueError, match="unknown parameters"):
+        bayes.population_prior(["kp2", "insulin_sensitivity"])
+    with pytest.raises(ValueError, match="the prior is over"):
+        bayes.personalise(MODEL, fit, ("kp2",), prior=bayes.population_prior(FREE), key=jax.random.key(0))
+    with pytest.raises(TypeError, match="GlucoseRecord"):
+        bayes.personalise(MODEL, {"cgm": [1, 2]}, FREE, key=jax.random.key(0))
+    with pytest.raises(ValueError, match="fitted on 300 minutes"):
+        bayes.forecast(MODEL, replace(post, state=None), fit.split(200)[0], 30, key=jax.random.key(0),
+                       allow_withheld=True)  # fmt: skip
+    with pytest.raises(ValueError, match="horizon_min"):
+        bayes.forecast(MODEL, post, fit, 0, key=jax.random.key(0), allow_withheld=True)
+
+
+def test_population_prior_reflects_the_virtual_cohort():
+    prior = bayes.population_prior(["Vmx", "kp2"], group="adult")
+    adults = tl.glucose.patients([n for n in tl.glucose.patient_names() if n.startswith("adult")])
+    assert prior.loc[0] == pytest.approx(np.mean(np.log(np.asarray(adults.Vmx))))
+    lo, hi = prior.interval(0.9)["Vmx"]
+    assert lo < prior.median()["Vmx"] < hi
+    assert bayes.reference_patient().BW.shape == ()
+
+
+def test_twin_forecasts_assimilates_and_round_trips_through_a_file(fitted, tmp_path):
+    _, fit, rest, post = fitted
+    twin = tl.Twin(MODEL, post, fit, "adult#003")
+    nxt, _ = rest.split(10)
+    later = twin.assimilate(nxt, key=jax.random.key(5), allow_withheld=True)
+    assert later.minutes == 310 and later.record.n_readings == fit.n_readings + 2
+    path = later.save(tmp_path / "twin.twinlab")
+    back = tl.Twin.load(path)
+    np.testing.assert_array_equal(back.posterior.theta, later.posterior.theta)
+    np.testing.assert_array_equal(back.record.cgm_mg_dl, later.record.cgm_mg_dl)
+    a = later.forecast(30, key=jax.random.key(6), allow_withheld=True)
+    b = back.forecast(30, key=jax.random.key(6), allow_withheld=True)
+    np.testing.assert_allclose(a.bg, b.bg, rtol=1e-12)
+
+
+def test_a_twin_with_fixed_parameters_follows_its_record():
+    true, record = synthetic_record("adult#001", 240, seed=1, noise_mg_dl=0.0)
+    fit, rest = record.split(180)
+    twin = tl.Twin.from_params(MODEL, true, fit)
+    fc = twin.forecast(55, key=jax.random.key(0))
+    assert fc.bg.shape == (1, 56)
+    np.testing.assert_allclose(fc.bg[0, [0, 55]], rest.cgm_mg_dl[[0, 11]], atol=0.5)
+    assert twin.assimilate(rest, key=jax.random.key(1)).minutes == 240
