@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from twinlab._version import __version__
 
-_SUBPACKAGES = ("sim", "glucose", "datasets")
+_SUBPACKAGES = ("sim", "glucose", "datasets", "gnn", "traffic")
 
 if TYPE_CHECKING:
-    from twinlab import datasets, glucose, sim
+    from twinlab import datasets, glucose, gnn, sim, traffic
 
-__all__ = ["__version__", "datasets", "glucose", "sim"]
+__all__ = ["__version__", "datasets", "glucose", "gnn", "sim", "traffic"]
 
 
 def __getattr__(name: str) -> Any:
