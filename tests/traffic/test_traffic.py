@@ -114,6 +114,7 @@ def test_what_if_sensor_lost_and_road_closed(small, trained):
     base, lost = twin.what_if(window, lost_sensors=[2])
     np.testing.assert_allclose(base.mean_mph, twin.forecast(window).mean_mph)
     assert float(jnp.max(jnp.abs(lost.mean_mph[..., 2] - base.mean_mph[..., 2]))) > 0.01
+    assert float(jnp.max(jnp.abs(lost.std_mph[..., 2] - base.std_mph[..., 2]))) > 1e-4
     pair = next((int(a), int(b)) for a, b in zip(small.graph.senders, small.graph.receivers, strict=True) if a != b)
     _, closed = twin.what_if(window, closed_roads=[pair])
     assert float(jnp.max(jnp.abs(closed.mean_mph[..., pair[1]] - base.mean_mph[..., pair[1]]))) > 1e-4
