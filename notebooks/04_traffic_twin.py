@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -137,7 +139,8 @@ for name, fc in (("as is", base), ("sensor lost", lost), ("road closed", closed)
           f"90% width {float(2 * 1.645 * fc.std_mph[0, :, hub].mean()):.1f} mph")
 
 # %% [markdown]
-# Losing the sensor leaves the twin with only its neighbours' readings and the time of day for that location: the
-# forecast moves and (with a trained ensemble) its interval widens. Closing a link changes what flows between the
-# two sensors in the model. `benchmarks/bench_traffic.py` runs the full comparison, with a per-sensor GRU without
+# Losing the sensor leaves the twin with only its neighbours' readings for that location: the forecast moves, and
+# so does the members' spread, which is how much the ensemble disagrees once that sensor is gone (whether it widens
+# or narrows depends on the members and the moment: the printout above shows it for this one). Closing a link
+# changes what flows between the two sensors in the model. `benchmarks/bench_traffic.py` runs the full comparison, with a per-sensor GRU without
 # the graph as a further baseline; its numbers are in `benchmarks/RESULTS.md`.

@@ -50,6 +50,16 @@ def test_bad_inputs_are_named():
         traffic.Protocol(horizon_steps=6)
 
 
+def test_missing_or_damaged_data_files_are_refused(monkeypatch, tmp_path):
+    monkeypatch.setenv("TWINLAB_DATA_DIR", str(tmp_path))
+    with pytest.raises(DataFileError, match=r"'tgcn_los_loop' file 'los_speed.csv' not found"):
+        traffic.load_los_loop()
+    (tmp_path / "tgcn_los_loop").mkdir()
+    (tmp_path / "tgcn_los_loop" / "los_speed.csv").write_text("1,2\n3,4\n")
+    with pytest.raises(DataFileError, match="damaged or a different version"):
+        traffic.load_los_loop()
+
+
 def test_baselines_use_only_what_they_may(los):
     prep = traffic.prepare(los)
     last = traffic.last_value(prep)
