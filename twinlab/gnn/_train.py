@@ -153,6 +153,24 @@ def _drop(key: jax.Array, batch: Batch, fraction: float) -> Batch:
     return batch.replace(inputs=batch.inputs * keep.astype(batch.inputs.dtype))
 
 
+def _make_step(graphdef: Any, graph: jraph.GraphsTuple, tx: optax.GradientTransformation, config: TrainConfig) -> Any:
+    """The compiled update of every member on its own (E, B, ...) slice of the batch."""
+
+    def one(state: Any, opt: Any, b: Batch, k: jax.Array) -> tuple[Any, Any, jax.Array]:
+        b = _drop(k, b, config.drop_nodes)
+        loss, grads = jax.value_and_grad(lambda s: _loss(config.loss, apply(graphdef, s, b.inputs, graph), b))(state)
+        # optax raises Python-float decays to int32 step counts, which strict dtype promotion refuses.
+        with jax.numpy_dtype_promotion("standard"):
+            updates, opt = tx.update(grads, opt, state)
+        return optax.apply_updates(state, updates), opt, loss
+
+    @jax.jit
+    def step(states: Any, opt_states: Any, batch: Batch, key: jax.Array) -> tuple[Any, Any, jax.Array]:
+        return jax.vmap(one)(states, opt_states, batch, jax.random.split(key, config.members))
+
+    return step
+
+
 def train(
     make_model: Callable[[nnx.Rngs], nnx.Module],
     graph: jraph.GraphsTuple,
@@ -188,22 +206,7 @@ def train(
     graphdef, states = init_ensemble(make_model, config.members, config.seed)
     tx = optax.chain(optax.clip_by_global_norm(config.grad_clip), optax.adam(config.learning_rate))
     opt_states = jax.vmap(tx.init)(states)
-
-    @jax.jit
-    def step(states: Any, opt_states: Any, batch: Batch, key: jax.Array) -> tuple[Any, Any, jax.Array]:
-        def one(state: Any, opt: Any, b: Batch, k: jax.Array) -> tuple[Any, Any, jax.Array]:
-            b = _drop(k, b, config.drop_nodes)
-            loss, grads = jax.value_and_grad(lambda s: _loss(config.loss, apply(graphdef, s, b.inputs, graph), b))(
-                state
-            )
-            # optax raises Python-float decays to int32 step counts, which strict dtype promotion refuses.
-            with jax.numpy_dtype_promotion("standard"):
-                updates, opt = tx.update(grads, opt, state)
-            return optax.apply_updates(state, updates), opt, loss
-
-        keys = jax.random.split(key, config.members)
-        return jax.vmap(one)(states, opt_states, batch, keys)
-
+    step = _make_step(graphdef, graph, tx, config)
     gather = jax.jit(take_batch)
     key = jax.random.key(config.seed + 1)
     best = states
