@@ -1,0 +1,137 @@
+"""The forecasting protocol: chronological split, train-only normalisation, node features, windows.
+
+Node features per step (F = 4): normalised speed (0 where missing), an observed flag (1 = reading present), and the
+time of day as sine and cosine. A missing reading has all four features zero, which is also what
+``TrainConfig.drop_nodes`` produces during training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax.numpy as jnp
+import jraph
+import numpy as np
+
+from twinlab.gnn import Windows, from_adjacency, make_windows
+from twinlab.traffic._data import SpeedData
+
+__all__ = ["N_FEATURES", "Prepared", "Protocol", "node_features", "prepare"]
+
+N_FEATURES = 4
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """The evaluation protocol (defaults: the usual one for these data).
+
+    Attributes:
+        input_steps: past steps the model sees (12 five-minute steps = 1 h).
+        horizon_steps: future steps it predicts (12 = 1 h); metrics are read at `report_steps`.
+        train_fraction: leading share of the steps used for training (the rest is the test part).
+        val_fraction: trailing share of the training part held out for early stopping and interval calibration.
+        report_steps: horizons reported (3, 6, 9, 12 steps = 15, 30, 45, 60 min).
+    """
+
+    input_steps: int = 12
+    horizon_steps: int = 12
+    train_fraction: float = 0.8
+    val_fraction: float = 0.1
+    report_steps: tuple[int, ...] = (3, 6, 9, 12)
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.train_fraction < 1.0 or not 0.0 < self.val_fraction < 1.0:
+            raise ValueError("train_fraction and val_fraction must lie in (0, 1)")
+        if not self.report_steps or max(self.report_steps) > self.horizon_steps or min(self.report_steps) < 1:
+            raise ValueError(f"report_steps {self.report_steps} must lie in 1..horizon_steps ({self.horizon_steps})")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Data ready for training and evaluation.
+
+    Attributes:
+        data: the source `SpeedData`.
+        protocol: the `Protocol` used.
+        graph: the sensor graph (edges = adjacency weights, self loops kept).
+        mean_mph: training-part mean speed (normalisation).
+        std_mph: training-part speed standard deviation.
+        train: windows for fitting (normalised).
+        val: windows for early stopping and calibration (after `train` in time).
+        test: windows of the test part (after the split; inputs and targets both inside it).
+        split_step: first step of the test part.
+    """
+
+    data: SpeedData
+    protocol: Protocol
+    graph: jraph.GraphsTuple
+    mean_mph: float
+    std_mph: float
+    train: Windows
+    val: Windows
+    test: Windows
+    split_step: int
+
+    def to_mph(self, z: jnp.ndarray) -> jnp.ndarray:
+        """Normalised values -> mph."""
+        return z * self.std_mph + self.mean_mph
+
+    def test_truth_mph(self) -> np.ndarray:
+        """(W_test, H, N) the true future speeds of every test window, mph."""
+        return _future(self.data.speed_mph[self.split_step :], self.test, self.protocol)
+
+
+def _future(speed: np.ndarray, windows: Windows, p: Protocol) -> np.ndarray:
+    starts = np.asarray(windows.starts)[:, None] + p.input_steps + np.arange(p.horizon_steps)
+    return speed[starts]
+
+
+def node_features(
+    speed_mph: np.ndarray, observed: np.ndarray, step_of_day: np.ndarray, mean_mph: float, std_mph: float, per_day: int
+) -> np.ndarray:
+    """(T, N) speeds and 0/1 observed flags, (T,) step of day -> (T, N, 4) features (see the module docstring)."""
+    z = np.where(observed > 0, (speed_mph - mean_mph) / std_mph, 0.0)
+    angle = 2 * np.pi * step_of_day / per_day
+    tod = np.broadcast_to(np.stack([np.sin(angle), np.cos(angle)], -1)[:, None, :], (*z.shape, 2))
+    tod = tod * (observed > 0)[..., None]
+    return np.concatenate([z[..., None], observed[..., None].astype(np.float64), tod], axis=-1)
+
+
+def prepare(data: SpeedData, protocol: Protocol | None = None, *, dtype: type = jnp.float32) -> Prepared:
+    """Split chronologically, normalise with training statistics only, and cut windows.
+
+    Raises:
+        ValueError: a horizon (input + output steps) longer than the validation or test part.
+    """
+    p = protocol or Protocol()
+    t = data.speed_mph.shape[0]
+    split = round(p.train_fraction * t)
+    val_start = round((1.0 - p.val_fraction) * split)
+    span = p.input_steps + p.horizon_steps
+    for name, length in (("training", val_start), ("validation", split - val_start), ("test", t - split)):
+        if length < span:
+            raise ValueError(
+                f"the {name} part has {length} steps but one window needs {p.input_steps} input + "
+                f"{p.horizon_steps} horizon = {span}. Fix: a shorter horizon or input, or a longer series."
+            )
+    train_speed = data.speed_mph[:split]
+    mean, std = float(train_speed.mean()), float(train_speed.std())
+    observed = np.ones_like(data.speed_mph)
+    feats = node_features(data.speed_mph, observed, data.step_of_day(), mean, std, data.steps_per_day)
+    target = (data.speed_mph - mean) / std
+
+    def part(lo: int, hi: int) -> Windows:
+        return make_windows(feats[lo:hi], target[lo:hi], p.input_steps, p.horizon_steps, dtype=dtype)
+
+    return Prepared(
+        data=data,
+        protocol=p,
+        graph=from_adjacency(data.adjacency, dtype=dtype),
+        mean_mph=mean,
+        std_mph=std,
+        train=part(0, val_start),
+        # Validation inputs may reach back into the training part; its targets lie after val_start.
+        val=part(val_start - p.input_steps, split),
+        test=part(split, t),
+        split_step=split,
+    )
