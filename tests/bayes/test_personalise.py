@@ -41,8 +41,9 @@ def test_posterior_finds_the_true_parameters(fitted):
     assert "PSIS" not in " ".join(post.diagnostics.failures), post.diagnostics
     for i, name in enumerate(FREE):
         logs = np.log(post.draws[name])
-        lo, hi = np.quantile(logs, [0.025, 0.975])
-        assert lo < np.log(float(getattr(true, name))) < hi, (name, np.exp([lo, hi]))
+        # one short record: the posterior must move towards the truth and shrink, not pin it (coverage over many
+        # people is checked in test_recovery.py)
+        assert abs(np.median(logs) - np.log(float(getattr(true, name)))) < post.prior.scale[i], name
         assert logs.std() < 0.7 * post.prior.scale[i]  # the data taught it something
     # the noise was Gaussian with sd 8; a Student-t(5) of scale s has sd s * sqrt(5/3)
     assert 5.0 < float(np.median(post.draws["sigma_mg_dl"])) * np.sqrt(5 / 3) < 11.0
@@ -83,7 +84,7 @@ def test_assimilate_continues_the_clock_and_records_particle_health(fitted):
     nxt, _ = rest.split(30)
     post2 = bayes.assimilate(MODEL, post, nxt, key=jax.random.key(3), allow_withheld=True)
     assert post2.method == "particle-filter" and post2.minutes == 330
-    assert post2.extras["ess_at_readings"].shape == (6,)
+    assert post2.extras["ess_at_readings"].shape == (5,)  # readings at minutes 5..25 (minute 0 weighs the start)
     assert np.all(post2.extras["ess_at_readings"] > 0)
     assert post2.theta.shape == post.theta.shape
     record_to_now = tl.glucose.GlucoseRecord(

@@ -49,7 +49,7 @@ def _liu_west(key: jax.Array, x: jax.Array) -> jax.Array:
     cov = jnp.cov(x, rowvar=False).reshape(x.shape[1], x.shape[1]) + 1e-12 * jnp.eye(x.shape[1], dtype=x.dtype)
     chol = jnp.linalg.cholesky(cov)
     noise = jax.random.normal(key, x.shape, dtype=x.dtype) @ chol.T
-    return a * x + (1.0 - a) * mean + jnp.sqrt(1.0 - a**2) * noise
+    return a * x + (1.0 - a) * mean[None, :] + jnp.sqrt(1.0 - a**2) * noise
 
 
 @partial(jax.jit, static_argnames=("model", "free"))
@@ -116,8 +116,25 @@ def _filter(
     carry = (theta, log_sigma, states, log_w0, k_run)
     (th, ls, st, log_w, key), (ess, did) = jax.lax.scan(body, carry, jnp.arange(cho.shape[0]))
     # End with equally weighted particles: a final resample if the last readings left unequal weights.
-    idx = jnp.where(jnp.all(log_w == log_w[0]), jnp.arange(n), _systematic(key, log_w))
+    resampled = _systematic(key, log_w)
+    idx = jnp.where(jnp.all(log_w == log_w[0]), jnp.arange(n, dtype=resampled.dtype), resampled)
     return th[idx], ls[idx], jax.tree.map(lambda v: v[idx], st), ess, did
+
+
+def _record_arrays(record: GlucoseRecord) -> tuple[jax.Array, ...]:
+    """The filter's per-minute arrays of a record: inputs, readings by minute (flag, value), meal log-sds."""
+    data = record_data(record, require_readings=False)  # a stretch without readings still moves the state on
+    t_len = record.minutes
+    obs_at = np.zeros(t_len + 1, bool)
+    obs_val = np.zeros(t_len + 1)
+    obs_at[record.cgm_minute.astype(int)] = True
+    obs_val[record.cgm_minute.astype(int)] = record.cgm_mg_dl
+    meal_sd = np.zeros(t_len)
+    meal_sd[np.asarray(data.meal_minute)] = np.asarray(data.meal_log_sd)
+    return (
+        data.cho_g, data.bolus_u, data.basal_u_per_h, data.own_basal,
+        jnp.asarray(obs_at), jnp.asarray(obs_val), jnp.asarray(meal_sd),
+    )  # fmt: skip
 
 
 def assimilate(
@@ -150,22 +167,14 @@ def assimilate(
         )
     if not isinstance(new_data, GlucoseRecord):
         raise TypeError(f"new_data must be a tl.glucose.GlucoseRecord; got {type(new_data).__name__}")
-    data = record_data(new_data)
+    arrays = _record_arrays(new_data)
     t_len = new_data.minutes
-    obs_at = np.zeros(t_len + 1, bool)
-    obs_val = np.zeros(t_len + 1)
-    obs_at[new_data.cgm_minute.astype(int)] = True
-    obs_val[new_data.cgm_minute.astype(int)] = new_data.cgm_mg_dl
-    meal_sd = np.zeros(t_len)
-    meal_sd[np.asarray(data.meal_minute)] = np.asarray(data.meal_log_sd)
-    arrays = (
-        data.cho_g, data.bolus_u, data.basal_u_per_h, data.own_basal,
-        jnp.asarray(obs_at), jnp.asarray(obs_val), jnp.asarray(meal_sd),
-    )  # fmt: skip
     shape = post.theta.shape
     theta = post.flat_theta()
     log_sigma = jnp.log(jnp.asarray(post.sigma_mg_dl.reshape(-1)))
-    th, ls, st, ess, did = _filter(model, post.free, post.base, theta, log_sigma, post.state, arrays, key)
+    # Standard promotion inside: the filter mixes index dtypes (int32 from searchsorted, int64 under x64).
+    with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"):
+        th, ls, st, ess, did = _filter(model, post.free, post.base, theta, log_sigma, post.state, arrays, key)
     ess_at_readings = np.asarray(ess)[~np.isnan(np.asarray(ess))]
     n = theta.shape[0]
     floor = min(ESS_PER_CHAIN_MIN, n / 2)

@@ -74,9 +74,14 @@ class GlucoseData(struct.PyTreeNode):
         return int(self.cho_g.shape[-1])
 
 
-def record_data(record: GlucoseRecord, minutes: int | None = None, n_obs: int | None = None) -> GlucoseData:
-    """Arrays of one `GlucoseRecord`, padded to ``minutes`` and ``n_obs`` readings (to stack a group)."""
-    if record.n_readings == 0:
+def record_data(
+    record: GlucoseRecord, minutes: int | None = None, n_obs: int | None = None, *, require_readings: bool = True
+) -> GlucoseData:
+    """Arrays of one `GlucoseRecord`, padded to ``minutes`` and ``n_obs`` readings (to stack a group).
+
+    A record without readings is an error unless ``require_readings`` is False (its ``bg0_mg_dl`` is then NaN).
+    """
+    if record.n_readings == 0 and require_readings:
         raise ValueError(f"record of {record.subject or 'this person'} holds no CGM readings to learn from.")
     t_len = record.minutes if minutes is None else int(minutes)
     n = record.n_readings if n_obs is None else int(n_obs)
@@ -90,7 +95,8 @@ def record_data(record: GlucoseRecord, minutes: int | None = None, n_obs: int | 
     meal_log_sd = np.array([np.sqrt(np.log1p((s / a) ** 2)) for _, a, s in uncertain])
     pad = n - record.n_readings
     obs_minute = np.concatenate([record.cgm_minute.astype(np.int32), np.zeros(pad, np.int32)])
-    obs = np.concatenate([record.cgm_mg_dl, np.full(pad, record.cgm_mg_dl[-1])])
+    fill = record.cgm_mg_dl[-1] if record.n_readings else np.nan
+    obs = np.concatenate([record.cgm_mg_dl, np.full(pad, fill)])
     mask = np.concatenate([np.ones(record.n_readings), np.zeros(pad)])
     return GlucoseData(
         cho_g=jnp.asarray(cho),
@@ -102,7 +108,7 @@ def record_data(record: GlucoseRecord, minutes: int | None = None, n_obs: int | 
         obs_minute=jnp.asarray(obs_minute),
         obs_mg_dl=jnp.asarray(obs),
         obs_mask=jnp.asarray(mask),
-        bg0_mg_dl=jnp.asarray(record.cgm_mg_dl[0]),
+        bg0_mg_dl=jnp.asarray(record.cgm_mg_dl[0] if record.n_readings else np.nan),
     )
 
 
@@ -131,8 +137,8 @@ def initial_state(model: UVAPadova, params: PatientParams, bg0_mg_dl: jax.Array)
     """The published basal state with its glucose masses scaled to start at ``bg0_mg_dl`` (the first reading)."""
     state = model.init(params)
     ratio = bg0_mg_dl / (params.x0[12] / params.Vg)
-    scale = jnp.ones(13, dtype=state.x.dtype).at[jnp.array(_GLUCOSE_STATES)].set(ratio)
-    return state.replace(x=state.x * scale)
+    mask = np.isin(np.arange(13), _GLUCOSE_STATES)
+    return state.replace(x=jnp.where(mask, state.x * ratio, state.x))
 
 
 def rollout(

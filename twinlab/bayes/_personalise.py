@@ -15,6 +15,7 @@ import numpy as np
 from twinlab.bayes._diagnostics import diagnose
 from twinlab.bayes._forecast import end_states
 from twinlab.bayes._glucose import BG0_PRIOR_SD_MG_DL, GlucoseLikelihood, numpyro_model, stack_data
+from twinlab.bayes._independent import nuts_independent
 from twinlab.bayes._posterior import Posterior
 from twinlab.bayes._prior import Prior, population_prior
 from twinlab.bayes._psis import KHAT_MAX, psis_khat
@@ -144,7 +145,8 @@ def personalise_group(
         prior: prior on ``free`` (default `population_prior(free)`).
         base: fixed parameters for everyone (default `reference_patient()`), or a population pytree with one
             individual per record.
-        mesh: a one-axis device mesh to shard the people over (``jax.make_mesh((n,), ("people",))``); the number of
+        mesh: a one-axis device mesh to shard the people over (``jax.make_mesh((n,), ("people",), axis_types=
+            (jax.sharding.AxisType.Auto,))``); the number of
             people must divide evenly.
         num_warmup: NUTS warm-up iterations per chain.
         num_samples: draws kept per chain.
@@ -170,6 +172,8 @@ def personalise_group(
     elif not isinstance(hierarchical, bool):
         raise ValueError(f"hierarchical must be True, False or 'auto'; got {hierarchical!r}")
     n_people = len(records)
+    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        key = jax.random.key_data(key)  # NumPyro's samplers assert the raw uint32 key layout in places
     base = reference_patient() if base is None else base
     if jnp.ndim(base.BW) == 0:
         group_base = jax.tree.map(lambda v: jnp.broadcast_to(jnp.asarray(v), (n_people, *jnp.shape(v))), base)
@@ -182,7 +186,11 @@ def personalise_group(
         arrays, group_base = shard_people(mesh, (arrays, group_base))
     lik = GlucoseLikelihood(model=model, base=group_base, prior=prior)
     started = time.perf_counter()
-    if method == "nuts":
+    if method == "nuts" and not hierarchical:
+        samples, stats = nuts_independent(lik, arrays, key, warmup=num_warmup, samples=num_samples, chains=num_chains)
+        extras = {"mean_leapfrog_steps": float(np.mean(stats["num_steps"]))}
+        joint = None
+    elif method == "nuts":
         samples, joint, extras = _nuts(lik, arrays, key, hierarchical, num_warmup, num_samples, num_chains, progress)
     else:
         samples, joint, extras = _svi(
@@ -198,7 +206,11 @@ def personalise_group(
         quantities = _natural(prior, theta[:, :, i], sigma[:, :, i], meal_log_sd)
         if hierarchical:
             quantities |= {f"{k}_{n}": population[k][..., j] for k in population for j, n in enumerate(prior.names)}
-        diag = diagnose(quantities, method=method, **joint)
+        if joint is None:  # independent samplers: each person's own divergences and energies
+            person: dict[str, Any] = {"divergences": stats["diverging"][:, :, i], "energy": stats["energy"][:, :, i]}
+            diag = diagnose(quantities, method=method, **person)
+        else:
+            diag = diagnose(quantities, method=method, **joint)
         post = Posterior(
             method=method,
             prior=prior,
@@ -339,6 +351,6 @@ def _guide_draw(
     tr = handlers.trace(handlers.seed(handlers.substitute(guide, data=params), key)).get_trace(lik, data)
     sample_sites = {k: v for k, v in tr.items() if v["type"] == "sample" and not v["is_observed"]}
     log_q = sum(jnp.sum(v["fn"].log_prob(v["value"])) for v in sample_sites.values())
-    values = {k: v["value"] for k, v in sample_sites.items() if k in ("z", "bg0_eps", "meal_eps", "sigma_mg_dl")}
+    values = {k: v["value"] for k, v in sample_sites.items() if k in _SITES}
     log_p, _ = log_density(model, (lik, data), {}, values)
     return log_p - log_q, values

@@ -1,0 +1,155 @@
+"""Personalisation benchmarks: time to personalise (NUTS, SVI), assimilation latency, and real-patient forecasts.
+
+    python benchmarks/bench_personalise.py speed     # NUTS and SVI on a synthetic patient; assimilation, 1 and N people
+    python benchmarks/bench_personalise.py real      # held-out 30/60-minute forecast error on the real patients
+
+`real`: for each real person with at least a day and a half of data, the first day personalises the twin (SVI,
+free kp2, Vmx, kabs; population prior; adult reference patient for the rest), then the next 12 hours are replayed
+reading by reading through `assimilate`, forecasting 30 and 60 minutes ahead every 30 minutes. Compared in the same
+run: persistence (the last reading stays) and the unpersonalised population model (the reference patient simulated
+on the person's own meals and insulin, its state never corrected). Errors in mg/dL over all forecast origins.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import jax
+import numpy as np
+
+jax.config.update("jax_enable_x64", True)
+
+import twinlab as tl  # noqa: E402
+from twinlab import bayes  # noqa: E402
+
+MODEL = tl.glucose.UVAPadova()
+
+
+def _synthetic(minutes: int, seed: int = 0) -> tuple[tl.glucose.PatientParams, tl.glucose.GlucoseRecord]:
+    true = tl.glucose.patient("adult#003")
+    meals = [(m, g) for m, g in ((30, 50.0), (330, 70.0), (780, 60.0), (1140, 30.0)) if m % 1440 < 1440]
+    day = [(d * 1440 + m, g) for d in range(minutes // 1440 + 1) for m, g in meals if d * 1440 + m < minutes]
+    schedule = tl.glucose.Schedule(meals=day, boluses=[(m, g / 10.0) for m, g in day])
+    bg = np.asarray(tl.glucose.simulate(MODEL, true, schedule, minutes=minutes).bg)
+    t = np.arange(0, minutes, 5)
+    y = bg[t] + np.random.default_rng(seed).normal(0.0, 8.0, t.size)
+    return true, tl.glucose.GlucoseRecord(t.astype(float), y, schedule, minutes=minutes)
+
+
+def speed(days: float, people: int) -> None:
+    minutes = int(days * 1440)
+    _, record = _synthetic(minutes + 60)
+    fit, rest = record.split(minutes)
+    free = ("kp2", "Vmx", "kabs")
+    rows = []
+    for method in ("svi", "nuts"):
+        t0 = time.perf_counter()
+        post = bayes.personalise(MODEL, fit, free, method=method, key=jax.random.key(0))
+        rows.append((method, time.perf_counter() - t0, post.ok, post.diagnostics))
+        print(f"{method}: {rows[-1][1]:.1f} s, gate {'passed' if post.ok else 'withheld'}", flush=True)
+        print(post.diagnostics, flush=True)
+    one = rest.split(5)[0]
+    bayes.assimilate(MODEL, post, one, key=jax.random.key(1), allow_withheld=True)  # compile
+    t0 = time.perf_counter()
+    for i in range(20):
+        bayes.assimilate(MODEL, post, one, key=jax.random.key(i), allow_withheld=True)
+    per = (time.perf_counter() - t0) / 20
+    print(f"assimilate one 5-minute reading, 1 person, {post.n_draws} particles: {per * 1e3:.1f} ms", flush=True)
+    # many people: the same update vmapped over people, each with its own particles
+    from twinlab.bayes._assimilate import _filter, _record_arrays
+
+    arrays = _record_arrays(one)
+    theta = post.flat_theta()
+    log_sigma = np.log(post.sigma_mg_dl.reshape(-1))
+    stack = lambda x: jax.tree.map(lambda v: np.broadcast_to(v, (people, *np.shape(v))), x)  # noqa: E731
+    many = jax.jit(jax.vmap(lambda th, ls, st, k: _filter(MODEL, post.free, post.base, th, ls, st, arrays, k)))
+    args = (stack(theta), stack(log_sigma), stack(post.state), jax.random.split(jax.random.key(2), people))
+    jax.block_until_ready(many(*args))
+    t0 = time.perf_counter()
+    for _ in range(3):
+        jax.block_until_ready(many(*args))
+    per_many = (time.perf_counter() - t0) / 3
+    print(f"assimilate one reading for {people} people x {post.n_draws} particles: {per_many:.2f} s "
+          f"({per_many / people * 1e3:.2f} ms per person)", flush=True)  # fmt: skip
+
+
+def _forecast_errors(record: tl.glucose.GlucoseRecord, train_min: int, eval_min: int, key: jax.Array) -> dict:
+    fit = record.window(0, train_min)
+    post = bayes.personalise(MODEL, fit, ("kp2", "Vmx", "kabs"), method="svi", key=key, svi_steps=1500,
+                             num_samples=250)  # fmt: skip
+    twin = tl.Twin(MODEL, post, fit)
+    point = tl.Twin.from_params(MODEL, bayes.reference_patient(), fit)
+    errs: dict[str, dict[int, list[float]]] = {m: {30: [], 60: []} for m in ("twin", "population", "persistence")}
+    step = 30
+    for origin in range(train_min, train_min + eval_min, step):
+        if origin > train_min:
+            new = record.window(origin - step, origin)
+            k = jax.random.fold_in(key, origin)
+            twin = twin.assimilate(new, key=k, allow_withheld=True)
+            point = point.assimilate(new, key=k, allow_withheld=True)
+        past = record.cgm_minute[record.cgm_minute <= origin]
+        if past.size == 0 or origin - past[-1] > 20:
+            continue
+        last = float(record.cgm_mg_dl[record.cgm_minute <= origin][-1])
+        plan = record.window(origin, min(origin + 60, record.minutes)).schedule
+        fc = twin.forecast(60, key=jax.random.fold_in(key, 10**6 + origin), plan=plan, allow_withheld=True)
+        fp = point.forecast(60, key=jax.random.fold_in(key, 10**6 + origin), plan=plan)
+        for h in (30, 60):
+            hit = np.nonzero(record.cgm_minute == origin + h)[0]
+            if hit.size:
+                y = float(record.cgm_mg_dl[hit[0]])
+                errs["twin"][h].append(float(np.median(fc.bg[:, h])) - y)
+                errs["population"][h].append(float(fp.bg[0, h]) - y)
+                errs["persistence"][h].append(last - y)
+    return {"errs": errs, "gate": post.ok, "khat": post.extras.get("psis_khat")}
+
+
+def real(datasets: list[str], limit: int | None) -> None:
+    totals: dict[str, dict[int, list[float]]] = {m: {30: [], 60: []} for m in ("twin", "population", "persistence")}
+    for name in datasets:
+        records = tl.data.real_records(name)
+        for i, (rid, record) in enumerate(records.items()):
+            if limit is not None and i >= limit:
+                break
+            if record.minutes < 1440 + 720:
+                print(f"{rid}: {record.minutes} min, too short (needs 36 h)", flush=True)
+                continue
+            t0 = time.perf_counter()
+            out = _forecast_errors(record, 1440, 720, jax.random.key(i))
+            line = [f"{rid}: {time.perf_counter() - t0:.0f} s, SVI k-hat {out['khat']:.2f}"]
+            for m, by_h in out["errs"].items():
+                for h, e in by_h.items():
+                    totals[m][h].extend(e)
+                    if e:
+                        line.append(f"{m} {h} min RMSE {np.sqrt(np.mean(np.square(e))):.1f}")
+            print("; ".join(line), flush=True)
+    print("\nall people, held-out 12 h after a day of fitting; mg/dL")
+    print(f"{'forecast':<14}{'n':>6}{'RMSE 30':>10}{'MAE 30':>10}{'RMSE 60':>10}{'MAE 60':>10}")
+    for m, by_h in totals.items():
+        e30, e60 = np.asarray(by_h[30]), np.asarray(by_h[60])
+        print(f"{m:<14}{e30.size:>6}{np.sqrt(np.mean(e30**2)):>10.1f}{np.mean(np.abs(e30)):>10.1f}"
+              f"{np.sqrt(np.mean(e60**2)):>10.1f}{np.mean(np.abs(e60)):>10.1f}")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="what", required=True)
+    s = sub.add_parser("speed")
+    s.add_argument("--days", type=float, default=3.0)
+    s.add_argument("--people", type=int, default=1000)
+    r = sub.add_parser("real")
+    r.add_argument("--datasets", nargs="+", default=["d1namo", "shanghai_t1dm"])
+    r.add_argument("--limit", type=int, default=None, help="at most this many people per data set")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TWINLAB_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
+    if args.what == "speed":
+        speed(args.days, args.people)
+    else:
+        real(args.datasets, args.limit)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
