@@ -43,7 +43,7 @@ model = tl.glucose.UVAPadova()
 # %%
 minutes = 480 if SMOKE else 1440
 true = tl.glucose.patient("adult#003")
-meals = [(30, 50.0), (330, 70.0), (780, 60.0)]
+meals = [(m, g) for m, g in [(30, 50.0), (330, 70.0), (780, 60.0)] if m < minutes + 120]
 schedule = tl.glucose.Schedule(meals=meals, boluses=[(m, g / 10.0) for m, g in meals])
 bg = np.asarray(tl.glucose.simulate(model, true, schedule, minutes=minutes + 120).bg)
 t = np.arange(0, minutes + 120, 5)
