@@ -71,7 +71,8 @@ def nuts_independent(
             _, out = jax.lax.scan(draw, state, None, length=samples)
             return out
 
-        keys = jax.random.split(key, n_people * chains).reshape(n_people, chains)
+        keys = jax.random.split(key, n_people * chains)
+        keys = keys.reshape(n_people, chains, *keys.shape[1:])  # raw uint32 keys carry a trailing axis of 2
         per_chain = jax.vmap(run, in_axes=(0, None, None))
         sites, (diverging, energy, steps) = jax.jit(jax.vmap(per_chain))(keys, liks, datas)
 
