@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh
+install_system_tools
 install_twinlab ".[dev]"
 .venv/bin/ruff check twinlab tests benchmarks
 .venv/bin/ruff format --check twinlab tests benchmarks

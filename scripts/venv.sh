@@ -9,3 +9,17 @@ install_twinlab() {
   .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -e "$target"
 }
+
+# Debian's Chromium for the browser tests (Playwright drives it through executable_path; it never downloads a
+# browser) and Node.js/npm for the TypeScript builds. Installed with apt when missing and we are root.
+install_system_tools() {
+  local need=()
+  command -v chromium >/dev/null || need+=(chromium)
+  command -v npm >/dev/null || need+=(nodejs npm)
+  [ ${#need[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != "0" ]; then
+    echo "missing ${need[*]}: install them (sudo apt-get install ${need[*]}) and rerun" >&2
+    exit 1
+  fi
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+}
