@@ -109,3 +109,16 @@ def test_gymnasium_wrapper_runs_an_episode_step(env) -> None:
     assert np.isfinite(reward) and not terminated and not truncated and info["bg_mg_dl"].shape == (3,)
     with pytest.raises(ValueError, match="action must be 2 finite numbers"):
         gym_env.step(np.array([np.nan, 0.0]))
+
+
+@pytest.mark.slow
+def test_ppo_runs_on_the_environment(env) -> None:
+    seen = []
+    policy = control.train(
+        env, "ppo", key=jax.random.key(0), num_timesteps=2_000, num_envs=4, batch_size=4, num_minibatches=1,
+        unroll_length=10, num_evals=2, num_eval_envs=4, progress=lambda i, m: seen.append(i),
+    )  # fmt: skip
+    assert seen  # progress reported
+    state = env.reset_person(jax.random.key(5), 1)
+    _, dose = policy((), env.observation(state.pipeline_state), jax.random.key(6))
+    assert np.isfinite(float(dose.basal_u_per_h)) and float(dose.basal_u_per_h) >= 0

@@ -19,8 +19,10 @@ FILTER = jax.jit(LAYER.filter)
 
 
 def obs_of(cgm, *, age=0.0, iob=0.0, carbs=0.0, basal=1.0, cr=10.0, cf=40.0) -> control.Observation:
-    f = lambda v: jnp.asarray(v, jnp.float64)  # noqa: E731
-    return control.Observation(f(cgm), f(age), f(iob), f(carbs), f(600.0), f(basal), f(cr), f(cf))
+    return control.Observation.of(
+        cgm, cgm_age_min=age, iob_u=iob, carbs_g=carbs, basal_u_per_h=basal, carb_ratio_g_per_u=cr,
+        correction_mg_dl_per_u=cf,
+    )  # fmt: skip
 
 
 readings = st.one_of(st.floats(20.0, 700.0), st.just(float("nan")))
@@ -84,7 +86,7 @@ def run(trace: np.ndarray, ages: np.ndarray | None = None, carbs_at: int = -1) -
     n = len(trace) - H
     windows = np.stack([trace[i : i + H] for i in range(n)])
     ages = np.zeros(n) if ages is None else ages
-    obs = jax.vmap(lambda w, a: obs_of(w, age=a))(jnp.asarray(windows), jnp.asarray(ages))
+    obs = obs_of(windows, age=ages)
     bolus = np.where(np.arange(n) == carbs_at, 5.0, 0.0)
     dose, audit = jax.jit(jax.vmap(LAYER.filter))(obs, control.Dose(jnp.full(n, 2.0), jnp.asarray(bolus)))
     return np.asarray(dose.basal_u_per_h), np.asarray(dose.bolus_u), np.asarray(audit.reasons)
@@ -164,7 +166,7 @@ def test_audit_table_lists_each_change(cgm_trace) -> None:
     trace[200:210] = np.nan
     n = len(trace) - H
     windows = jnp.asarray(np.stack([trace[i : i + H] for i in range(n)]))
-    obs = jax.vmap(lambda w: obs_of(w))(windows)
+    obs = obs_of(windows)
     _, audit = jax.jit(jax.vmap(LAYER.filter))(obs, control.Dose(jnp.full(n, 2.0), jnp.zeros(n)))
     table = control.audit_table(audit, S, names=["adult#001"])
     missing = table[table.reasons.str.contains("missing_cgm")]

@@ -9,8 +9,9 @@ virtual patients.
 from twinlab.control._env import REWARDS, Core, GlucoseEnv, meal_bolus_u, residual_dose, risk_reward, tir_reward
 from twinlab.control._gym import GymEnv
 from twinlab.control._iob import iob_fraction, iob_weights
+from twinlab.control._mpc import MPC, MPCState
 from twinlab.control._policies import MLP, PID, ActionPolicy, BasalBolus, NetworkPolicy, normalise
-from twinlab.control._rollout import Episode, Evaluation, evaluate, meals_of, rollout
+from twinlab.control._rollout import Episode, Evaluation, evaluate, meals_of, rollout, stack_policies
 from twinlab.control._safety import AGE_GROUP_LIMITS, REASONS, Audit, SafetyLayer, audit_table, reason_names
 from twinlab.control._train import load_params, save_params, train, train_apg, train_ppo
 from twinlab.control._types import Dose, Observation
@@ -18,6 +19,7 @@ from twinlab.control._types import Dose, Observation
 __all__ = [
     "AGE_GROUP_LIMITS",
     "MLP",
+    "MPC",
     "PID",
     "REASONS",
     "REWARDS",
@@ -30,6 +32,7 @@ __all__ = [
     "Evaluation",
     "GlucoseEnv",
     "GymEnv",
+    "MPCState",
     "NetworkPolicy",
     "Observation",
     "SafetyLayer",
@@ -46,6 +49,7 @@ __all__ = [
     "risk_reward",
     "rollout",
     "save_params",
+    "stack_policies",
     "tir_reward",
     "train",
     "train_apg",

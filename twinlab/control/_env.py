@@ -54,6 +54,7 @@ class Core:
         insulin_u: (K,) insulin delivered in each of the last K intervals (the insulin action time), U.
         carbs_g: carbohydrate announced over the last interval, g.
         bg_mg_dl: (interval,) true blood glucose at each minute of the last interval, mg/dL.
+        dose: the `Dose` requested for the last interval (before the pump's rounding).
     """
 
     sim: SimState
@@ -65,6 +66,7 @@ class Core:
     insulin_u: jax.Array
     carbs_g: jax.Array
     bg_mg_dl: jax.Array
+    dose: Dose
 
 
 def risk_reward(bg_mg_dl: jax.Array, dose: Dose) -> jax.Array:
@@ -182,7 +184,7 @@ class GlucoseEnv(Env):
 
     @property
     def observation_size(self) -> int:
-        """Length of the observation vector: the CGM history and 8 scalars."""
+        """Length of the observation vector: the CGM history and 10 scalars."""
         return self.history_len + N_SCALARS
 
     @property
@@ -212,6 +214,8 @@ class GlucoseEnv(Env):
             basal_u_per_h=p.basal_u_per_min * 60.0,
             carb_ratio_g_per_u=p.therapy.carb_ratio_g_per_u,
             correction_mg_dl_per_u=p.therapy.correction_mg_dl_per_u,
+            last_basal_u_per_h=core.dose.basal_u_per_h,
+            last_bolus_u=core.dose.bolus_u,
         )
 
     def _advance(self, core: Core, dose: Dose) -> Core:
@@ -236,6 +240,7 @@ class GlucoseEnv(Env):
             insulin_u=jnp.concatenate([core.insulin_u[1:], delivered[None]]),
             carbs_g=jnp.sum(cho),
             bg_mg_dl=outs["bg"],
+            dose=Dose(jnp.asarray(dose.basal_u_per_h, dtype), jnp.asarray(dose.bolus_u, dtype)),
         )
 
     def reset_person(self, rng: jax.Array, index: jax.Array | int) -> State:
@@ -260,6 +265,7 @@ class GlucoseEnv(Env):
             insulin_u=jnp.zeros(self.iob_weights.shape, dtype),
             carbs_g=jnp.zeros((), dtype),
             bg_mg_dl=jnp.zeros(self.interval_min, dtype),
+            dose=Dose(jnp.zeros((), dtype), jnp.zeros((), dtype)),
         )
         basal = Dose(basal_u_per_h=params.basal_u_per_min * 60.0, bolus_u=jnp.zeros((), dtype))
         core = jax.lax.fori_loop(0, self.history_len, lambda _, c: self._advance(c, basal), core)

@@ -68,9 +68,10 @@ def _env_for(names: tuple[str, ...], days: int, sensor_noise: bool, kwargs: tupl
     return GlucoseEnv(patient_params(list(names)), days=days, sensor_noise=sensor_noise, **dict(kwargs))
 
 
-@partial(jax.jit, static_argnums=(0,))
-def _episodes(env: GlucoseEnv, policy: Any, keys: jax.Array) -> Episode:
-    return jax.vmap(lambda k, i: rollout(env, policy, k, i))(keys, jnp.arange(env.n_people))
+@partial(jax.jit, static_argnums=(0, 3))
+def _episodes(env: GlucoseEnv, policy: Any, keys: jax.Array, stacked: bool) -> Episode:
+    run = jax.vmap(lambda p, k, i: rollout(env, p, k, i), in_axes=(0 if stacked else None, 0, 0))
+    return run(policy, keys, jnp.arange(env.n_people))
 
 
 #: Glucose counted in the metrics for model glucose at or below zero (a lethal overdose in the model), mg/dL.
@@ -101,6 +102,7 @@ def evaluate(
     seed: int = 0,
     *,
     sensor_noise: bool = True,
+    stacked: bool = False,
     env_kwargs: dict[str, Any] | None = None,
 ) -> Evaluation:
     """Run a policy on each named virtual patient for ``days`` days: metrics per patient and for the cohort.
@@ -109,7 +111,9 @@ def evaluate(
     same seed and patients, so policies are compared on identical days). The policy sees only the CGM, insulin on
     board, announced meals, the time and the therapy settings. Metrics use the true glucose of every minute after
     the one-hour warm-up (`GlucoseEnv`); model glucose at or below 0 (a lethal overdose) counts as 1 mg/dL in the
-    metrics and shows in the ``min_bg_mg_dl`` column.
+    metrics and shows in the ``min_bg_mg_dl`` column. ``stacked=True`` takes one policy per patient: a policy
+    pytree whose leaves have a leading axis P in the order of ``patients`` (`stack_policies`), e.g. each patient's
+    own `MPC`.
 
     Returns:
         An `Evaluation`; ``.table`` has the columns of `twinlab.glucose.METRIC_NAMES` (``tir_70_180_percent``,
@@ -119,7 +123,7 @@ def evaluate(
         raise ValueError("patients is empty. Fix: pass names such as tl.glucose.patient_names().")
     env = _env_for(tuple(patients), days, sensor_noise, tuple(sorted((env_kwargs or {}).items())))
     keys = jax.random.split(jax.random.key(seed), len(patients))
-    episodes = _episodes(env, policy, keys)
+    episodes = _episodes(env, policy, keys, stacked)
     bg = np.asarray(episodes.bg_mg_dl)
     # A dose large enough to drive the model's glucose to or below zero is the worst outcome, not missing data:
     # it counts at 1 mg/dL (below every threshold); the raw minimum stays in min_bg_mg_dl.
@@ -127,6 +131,18 @@ def evaluate(
     table["min_bg_mg_dl"] = bg.min(axis=-1)
     table.loc["cohort mean"] = table.mean(numeric_only=True)
     return Evaluation(table=table, episodes=episodes, names=tuple(patients), interval_min=env.interval_min)
+
+
+def stack_policies(policies: list[Any]) -> Any:
+    """One policy pytree with a leading axis from per-patient policies of the same kind (for ``stacked=True``).
+
+    Raises:
+        ValueError: when the policies differ in kind or in static settings.
+    """
+    structures = {jax.tree.structure(p) for p in policies}
+    if len(structures) != 1:
+        raise ValueError("the policies differ in kind or static settings. Fix: build them from one constructor.")
+    return jax.tree.map(lambda *leaves: jnp.stack([jnp.asarray(v) for v in leaves]), *policies)
 
 
 def meals_of(patients: list[str], days: int, seed: int) -> np.ndarray:

@@ -143,7 +143,11 @@ def train_ppo(
     checkpoint: str | None = None,
     **ppo_kwargs: Any,
 ) -> ActionPolicy:
-    """Brax's PPO on the environment (episodes of ``env.decisions`` steps); returns its deterministic policy."""
+    """Brax's PPO on the environment (episodes of ``env.decisions`` steps); returns its deterministic policy.
+
+    ``ppo_kwargs`` go to ``brax.training.agents.ppo.train``; it runs on one device unless ``max_devices_per_host``
+    is raised (then ``num_envs`` must divide by the device count).
+    """
     from brax.training.agents.ppo import train as ppo
 
     seed = int(jax.random.randint(key, (), 0, 2**31 - 1))
@@ -159,14 +163,20 @@ def train_ppo(
 
     options = {"episode_length": env.decisions, "num_envs": num_envs, "batch_size": num_envs,
                "num_minibatches": 4, "unroll_length": 20, "normalize_observations": True, "discounting": 0.99,
-               "learning_rate": 3e-4, "num_evals": 2, "num_eval_envs": num_envs, **ppo_kwargs}  # fmt: skip
+               "learning_rate": 3e-4, "num_evals": 2, "num_eval_envs": num_envs, "max_devices_per_host": 1,
+               **ppo_kwargs}  # fmt: skip
     with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"):
         make_inference, params, _ = ppo.train(
             environment=env, num_timesteps=num_timesteps, seed=seed, progress_fn=report, policy_params_fn=keep,
             **options,
         )  # fmt: skip
     act = make_inference(params, deterministic=True)
-    return ActionPolicy(act=lambda v, k: act(v, k)[0])
+
+    def action(obs_vector: jax.Array, k: jax.Array) -> jax.Array:
+        with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"):  # brax's float32 networks
+            return jnp.asarray(act(obs_vector, k)[0], obs_vector.dtype)
+
+    return ActionPolicy(act=action)
 
 
 def train(env_or_twin: Any, method: str = "apg", *, key: jax.Array, **kwargs: Any) -> Any:

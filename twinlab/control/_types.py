@@ -7,7 +7,7 @@ import jax.numpy as jnp
 from flax import struct
 
 #: Number of numbers in `Observation.to_vector` besides the CGM history.
-N_SCALARS = 8
+N_SCALARS = 10
 
 
 @struct.dataclass
@@ -26,6 +26,8 @@ class Observation:
         basal_u_per_h: the person's scheduled basal rate, U/h.
         carb_ratio_g_per_u: grams of carbohydrate covered by one unit (CR).
         correction_mg_dl_per_u: glucose drop per unit (CF), mg/dL/U.
+        last_basal_u_per_h: the basal rate delivered over the interval just ended (as the pump reports it), U/h.
+        last_bolus_u: the bolus delivered over the interval just ended, U.
     """
 
     cgm_mg_dl: jax.Array
@@ -36,6 +38,37 @@ class Observation:
     basal_u_per_h: jax.Array
     carb_ratio_g_per_u: jax.Array
     correction_mg_dl_per_u: jax.Array
+    last_basal_u_per_h: jax.Array
+    last_bolus_u: jax.Array
+
+    @classmethod
+    def of(
+        cls,
+        cgm_mg_dl: jax.typing.ArrayLike,
+        *,
+        basal_u_per_h: float,
+        carb_ratio_g_per_u: float,
+        correction_mg_dl_per_u: float,
+        cgm_age_min: jax.typing.ArrayLike = 0.0,
+        iob_u: jax.typing.ArrayLike = 0.0,
+        carbs_g: jax.typing.ArrayLike = 0.0,
+        minute_of_day: jax.typing.ArrayLike = 0.0,
+        last_bolus_u: jax.typing.ArrayLike = 0.0,
+    ) -> Observation:
+        """Observations from readings of shape (..., H); the other fields broadcast to the leading shape.
+
+        The last delivered basal defaults to the scheduled one. Useful to replay recorded CGM through a policy or
+        the `SafetyLayer`.
+        """
+        cgm = jnp.asarray(cgm_mg_dl, jnp.result_type(float))
+        lead = cgm.shape[:-1]
+
+        def full(v: jax.typing.ArrayLike) -> jax.Array:
+            return jnp.broadcast_to(jnp.asarray(v, cgm.dtype), lead)
+
+        return cls(cgm, full(cgm_age_min), full(iob_u), full(carbs_g), full(minute_of_day), full(basal_u_per_h),
+                   full(carb_ratio_g_per_u), full(correction_mg_dl_per_u), full(basal_u_per_h),
+                   full(last_bolus_u))  # fmt: skip
 
     @property
     def latest_mg_dl(self) -> jax.Array:
@@ -43,10 +76,11 @@ class Observation:
         return self.cgm_mg_dl[..., -1]
 
     def to_vector(self) -> jax.Array:
-        """A flat (..., H + 8) vector for networks: readings (missing ones as 0), then the scalars in field order."""
+        """A flat (..., H + 10) vector: readings (missing ones as 0), the scalars in field order, a missing flag."""
         cgm = jnp.nan_to_num(self.cgm_mg_dl, nan=0.0)
         scalars = [self.cgm_age_min, self.iob_u, self.carbs_g, self.minute_of_day, self.basal_u_per_h,
-                   self.carb_ratio_g_per_u, self.correction_mg_dl_per_u]  # fmt: skip
+                   self.carb_ratio_g_per_u, self.correction_mg_dl_per_u, self.last_basal_u_per_h,
+                   self.last_bolus_u]  # fmt: skip
         missing = jnp.isnan(self.cgm_mg_dl[..., -1]).astype(cgm.dtype)
         return jnp.concatenate([cgm, jnp.stack([*(jnp.asarray(s, cgm.dtype) for s in scalars), missing], -1)], -1)
 

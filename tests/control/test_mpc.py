@@ -1,0 +1,47 @@
+"""Model-predictive control over an ensemble, and per-patient (stacked) evaluation."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import twinlab as tl
+from twinlab import control
+
+
+def test_mpc_needs_an_ensemble_and_a_whole_horizon() -> None:
+    with pytest.raises(ValueError, match="leading axis K"):
+        control.MPC(tl.glucose.patient("adult#001"))
+    with pytest.raises(ValueError, match="multiple of blocks"):
+        control.MPC(tl.glucose.patients(["adult#001"]), horizon_min=100, blocks=3)
+    a, b = control.BasalBolus(), control.PID()
+    with pytest.raises(ValueError, match="differ in kind"):
+        control.stack_policies([a, b])
+
+
+def test_mpc_tracks_and_reweights_its_members() -> None:
+    mpc = control.MPC(tl.glucose.patients(["adult#001", "child#001"]), iterations=2, horizon_min=30, blocks=1)
+    state = mpc.init(jax.random.key(0))
+    p = tl.glucose.patient("adult#001")
+    basal = float(p.basal_u_per_min * 60)
+    obs = control.Observation.of(
+        jnp.linspace(120.0, 125.0, 20), basal_u_per_h=basal, carb_ratio_g_per_u=float(p.therapy.carb_ratio_g_per_u),
+        correction_mg_dl_per_u=float(p.therapy.correction_mg_dl_per_u), carbs_g=50.0,
+    )  # fmt: skip
+    state, dose = jax.jit(mpc.__call__)(state, obs, jax.random.key(1))
+    assert float(jnp.sum(jnp.exp(state.log_weight))) == pytest.approx(1.0)
+    assert 0 <= float(dose.basal_u_per_h) <= 2 * basal and float(dose.bolus_u) > 0
+    assert np.all(np.isfinite(np.asarray(state.offset_mg_dl)))
+
+
+@pytest.mark.slow
+def test_personal_mpc_lowers_risk_against_basal_bolus() -> None:
+    names = ["adult#001", "adolescent#003"]
+    own = [control.MPC(tl.glucose.patients([n]), iterations=4) for n in names]  # each patient's own twin
+    safe = control.stack_policies([control.SafetyLayer.for_age_group(m, "adult") for m in own])
+    mpc = control.evaluate(safe, names, days=1, seed=2, stacked=True)
+    bb = control.evaluate(control.SafetyLayer.for_age_group(control.BasalBolus(), "adult"), names, days=1, seed=2)
+    assert mpc.table.loc["cohort mean", "risk_index"] < bb.table.loc["cohort mean", "risk_index"]
+    assert mpc.table.loc[names, "below_54_percent"].max() < 1.0

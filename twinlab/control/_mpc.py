@@ -1,0 +1,169 @@
+"""`MPC`: model-predictive dosing over an ensemble of the person's parameter sets (a posterior's draws or a cohort).
+
+The controller keeps its own copy of the twin, one simulation per ensemble member, and at every decision:
+
+1. advances each member over the interval just ended with the insulin the pump reports and the carbohydrate
+   announced (placed at the interval's start);
+2. compares each member's glucose with the new CGM reading: a per-member offset (an exponentially smoothed residual,
+   gain ``offset_gain``) absorbs slow model error, and the member's weight is multiplied by the reading's likelihood
+   under it (normal, ``cgm_sd_mg_dl``), mixed with 5% of uniform so that no member is ever lost for good;
+3. chooses the basal multipliers of ``blocks`` equal blocks over ``horizon_min`` minutes (each in [0, 2]) and a
+   factor in [0, 2] on the basal-bolus meal bolus by ``iterations`` Adam steps (optax) on the weighted mean Magni
+   risk of the predicted glucose plus ``basal_penalty`` times the squared deviation of the multipliers from 1,
+   starting from the basal-bolus rule (all factors 1); future meals are not assumed;
+4. delivers the first block's basal and the bolus (receding horizon).
+
+Wrap it in a `SafetyLayer` as any other policy.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from twinlab.control._env import meal_bolus_u
+from twinlab.control._types import Dose, Observation
+from twinlab.glucose._metrics import risk_function
+from twinlab.glucose._params import PatientParams, check_patient_params
+from twinlab.glucose._uva_padova import GlucoseInputs, UVAPadova
+from twinlab.sim import RK4, SimState
+from twinlab.sim._simulate import _step
+
+
+@struct.dataclass
+class MPCState:
+    """The controller's copy of the twin.
+
+    Attributes:
+        sim: (K,) member states of the UVA/Padova model.
+        log_weight: (K,) normalised log weights.
+        offset_mg_dl: (K,) smoothed CGM residual of each member, mg/dL.
+    """
+
+    sim: SimState
+    log_weight: jax.Array
+    offset_mg_dl: jax.Array
+
+
+class MPC(struct.PyTreeNode):
+    """Receding-horizon dosing that optimises over an ensemble (see the module docstring).
+
+    Attributes:
+        params: `PatientParams` with a leading axis K (e.g. ``posterior.params()`` thinned, or a cohort).
+        horizon_min: prediction horizon, minutes (static).
+        blocks: basal blocks over the horizon (static).
+        iterations: Adam steps per decision (static).
+        learning_rate: Adam's step size.
+        cgm_sd_mg_dl: CGM error sd of the weight update, mg/dL.
+        offset_gain: smoothing gain of the residual offset, in (0, 1].
+        basal_penalty: weight of the squared basal-multiplier deviation from 1.
+        interval_min: minutes between decisions (static).
+    """
+
+    params: PatientParams
+    horizon_min: int = struct.field(pytree_node=False, default=90)
+    blocks: int = struct.field(pytree_node=False, default=3)
+    iterations: int = struct.field(pytree_node=False, default=8)
+    learning_rate: float = 0.3
+    cgm_sd_mg_dl: float = 15.0
+    offset_gain: float = 0.3
+    basal_penalty: float = 1.0
+    interval_min: int = struct.field(pytree_node=False, default=3)
+
+    @classmethod
+    def from_posterior(cls, posterior: Any, members: int = 8, **kwargs: Any) -> MPC:
+        """An MPC over ``members`` draws of a `twinlab.bayes.Posterior`, evenly thinned."""
+        params = posterior.params()
+        n = int(params.BW.shape[0])
+        index = jnp.linspace(0, n - 1, min(members, n)).round().astype(jnp.int32)
+        return cls(params=jax.tree.map(lambda v: v[index], params), **kwargs)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.params, PatientParams):
+            check_patient_params(self.params)
+            if jnp.ndim(self.params.BW) != 1:
+                raise ValueError(
+                    "MPC needs an ensemble: PatientParams with a leading axis K. Fix: tl.glucose.patients([...]) or "
+                    "MPC.from_posterior(post)."
+                )
+        if self.horizon_min % self.blocks or self.horizon_min < self.interval_min:
+            raise ValueError(
+                f"horizon_min={self.horizon_min} must be a multiple of blocks={self.blocks} and at least one interval."
+            )
+
+    @property
+    def _model(self) -> UVAPadova:
+        return UVAPadova()
+
+    def _run(self, sim: SimState, p: PatientParams, cho: jax.Array, insulin: jax.Array) -> tuple[SimState, jax.Array]:
+        """One member over len(cho) minutes: final state and glucose after each minute (mg/dL)."""
+        dtype = cho.dtype
+        body = partial(_step, self._model, RK4(), None, p, jnp.ones((), dtype))
+        t = jnp.arange(cho.shape[0], dtype=dtype)
+        (sim, _), (outs, _) = jax.lax.scan(body, (sim, None), (t, GlucoseInputs(cho_g=cho, insulin_u_per_min=insulin)))
+        return sim, outs["bg"]
+
+    def init(self, key: jax.Array) -> MPCState:
+        """Every member at its own steady state under its basal, equal weights, no offset."""
+        del key
+        sim = jax.vmap(self._model.init)(self.params)
+        k = self.params.BW.shape[0]
+        dtype = self.params.BW.dtype
+        return MPCState(sim=sim, log_weight=jnp.full((k,), -jnp.log(k), dtype), offset_mg_dl=jnp.zeros((k,), dtype))
+
+    def __call__(self, state: MPCState, obs: Observation, key: jax.Array) -> tuple[MPCState, Dose]:
+        """One decision: track the last interval, reweight on the reading, optimise the plan, act on its start."""
+        del key
+        s = self.interval_min
+        dtype = jnp.asarray(obs.basal_u_per_h).dtype
+        cho = jnp.zeros((s,), dtype).at[0].set(obs.carbs_g)
+        last = jnp.full((s,), obs.last_basal_u_per_h / 60.0, dtype) + obs.last_bolus_u / s
+        sim, bg = jax.vmap(lambda z, p: self._run(z, p, cho, last))(state.sim, self.params)
+        now = bg[:, -1]
+        reading = obs.latest_mg_dl
+        ok = ~jnp.isnan(reading)
+        residual = jnp.where(ok, reading - now, 0.0)
+        loglik = -0.5 * ((residual - state.offset_mg_dl) / self.cgm_sd_mg_dl) ** 2
+        log_w = state.log_weight + jnp.where(ok, loglik, 0.0)
+        w = jax.nn.softmax(log_w)
+        k = w.shape[0]
+        w = 0.95 * w + 0.05 / k
+        offset = jnp.where(ok, (1 - self.offset_gain) * state.offset_mg_dl + self.offset_gain * residual,
+                           state.offset_mg_dl)  # fmt: skip
+        new_state = MPCState(sim=sim, log_weight=jnp.log(w), offset_mg_dl=offset)
+
+        scheduled = obs.basal_u_per_h
+        meal_bolus = meal_bolus_u(obs)
+        block_min = self.horizon_min // self.blocks
+        horizon_cho = jnp.zeros((self.horizon_min,), dtype)
+        first = (jnp.arange(self.horizon_min) < s).astype(dtype)
+
+        def cost(z: jax.Array) -> jax.Array:
+            factor = 2.0 * jax.nn.sigmoid(z)
+            basal = jnp.repeat(factor[: self.blocks], block_min) * scheduled / 60.0
+            insulin = basal + first * factor[-1] * meal_bolus / s
+            _, pred = jax.vmap(lambda zz, p: self._run(zz, p, horizon_cho, insulin))(sim, self.params)
+            low, high = risk_function(jnp.maximum(pred + offset[:, None], 1.0))
+            risk = jnp.sum(w * jnp.mean(low + high, axis=-1))
+            return risk + self.basal_penalty * jnp.mean((factor[: self.blocks] - 1.0) ** 2)
+
+        tx = optax.adam(self.learning_rate)
+        z0 = jnp.zeros((self.blocks + 1,), dtype)
+
+        def update(carry: tuple[jax.Array, Any], _: None) -> tuple[tuple[jax.Array, Any], None]:
+            z, opt = carry
+            g = jax.grad(cost)(z)
+            with jax.numpy_dtype_promotion("standard"):  # optax's step counter is int32
+                upd, opt = tx.update(g, opt, z)
+                return (optax.apply_updates(z, upd), opt), None
+
+        with jax.numpy_dtype_promotion("standard"):
+            opt0 = tx.init(z0)
+        (z, _), _ = jax.lax.scan(update, (z0, opt0), None, length=self.iterations)
+        factor = 2.0 * jax.nn.sigmoid(z)
+        return new_state, Dose(basal_u_per_h=factor[0] * scheduled, bolus_u=factor[-1] * meal_bolus)
