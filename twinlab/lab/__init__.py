@@ -10,15 +10,19 @@ The server extension adds two read-only routes under the server's base URL:
 * ``GET twinlab/templates``: ``{"templates": [{"name", "title", "description"}, ...]}``.
 * ``GET twinlab/templates/<name>``: that template notebook (nbformat 4 JSON).
 
+The teaching notebooks keep their exercises' solutions in cells tagged ``solution``; `write_student_copies` (or
+``python -m twinlab.lab students notebooks/teaching DEST``) writes the copies a class gets, without them.
+
 Example:
     >>> from twinlab import lab
     >>> [t.name for t in lab.templates()]
     ['glucose_patient_twin', 'traffic_twin']
 """
 
+from twinlab.lab._teaching import SOLUTION_TAG, strip_solutions, write_student_copies
 from twinlab.lab._templates import Template, template_notebook, templates
 
-__all__ = ["Template", "template_notebook", "templates"]
+__all__ = ["SOLUTION_TAG", "Template", "strip_solutions", "template_notebook", "templates", "write_student_copies"]
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
