@@ -50,7 +50,7 @@ def test_packaging_maps_the_extension_and_the_server_config() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [t.name for t in lab.templates()])
+@pytest.mark.parametrize("name", ["traffic_twin"])  # the glucose template runs in tests/browser/test_jupyterlab.py
 def test_template_executes(name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from nbclient import NotebookClient
 
@@ -61,8 +61,3 @@ def test_template_executes(name: str, monkeypatch: pytest.MonkeyPatch, tmp_path:
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors, errors
-    if name == "glucose_patient_twin":
-        import twinlab as tl
-
-        twin = tl.Twin.load(tmp_path / "adult_001.twinlab")
-        assert twin.name == "adult#001" and twin.minutes == 360
