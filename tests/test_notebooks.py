@@ -18,7 +18,7 @@ IDS = [p.relative_to(NOTEBOOK_DIR).with_suffix("").as_posix() for p in NOTEBOOKS
 # Binder gives 1-2 GB: each notebook's kernel must peak below this (resident set size, bytes).
 PEAK_RSS_LIMIT_BYTES = 1.5e9
 # Measured over the limit (smoke sizes, this machine); the test fails once they fit, so the mark must then go.
-OVER_MEMORY_BUDGET = {"03_personalise": "its kernel peaks at about 2.2 GB (NumPyro personalisation compiles)"}
+OVER_MEMORY_BUDGET = {"03_personalise": "its kernel peaks at about 2.2 GB in smoke mode (measured 2178-2183 MiB)"}
 PROBE = "import resource\nprint('peak-rss-kib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
 
 
