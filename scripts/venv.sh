@@ -23,3 +23,11 @@ install_system_tools() {
   fi
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 }
+
+# Builds the JupyterLab extension (extensions/jupyterlab, @jupyter/builder) into twinlab/labextension from the
+# locked npm dependencies. pip's build hook does the same when the output is stale, but only warns on failure in an
+# editable install; this fails loudly, as CI must.
+build_labextension() {
+  (cd extensions/jupyterlab && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build:prod)
+  test -f twinlab/labextension/package.json || { echo "the JupyterLab extension did not build" >&2; exit 1; }
+}
