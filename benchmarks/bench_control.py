@@ -8,7 +8,9 @@ Run: ``.venv/bin/python benchmarks/bench_control.py [--days 3] [--apg-steps 200]
    CGM and announced meals: simglucose's ``BBController`` run in simglucose itself on the same meals; our
    basal-bolus rule, with and without the safety layer; our PID; a policy trained by analytic policy gradients
    (``--apg-steps`` Adam steps on 1-day episodes of all 30 patients, seed 1, wall time printed), behind the
-   safety layer. Cohort means, and the worst patient's time below 54 and 70 mg/dL.
+   safety layer; with ``--mpc``, model-predictive control whose ensemble is each patient's own parameters (an ideal
+   personalised twin, K = 1; the upper bound of what personalisation can give this controller), behind the safety
+   layer. Cohort means, and the worst patient's time below 54 and 70 mg/dL.
 """
 
 from __future__ import annotations
@@ -107,6 +109,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--apg-steps", type=int, default=200)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 64, 1024, 4096])
+    parser.add_argument("--mpc", action="store_true", help="also evaluate per-patient MPC (slow: ~15 s/patient-day)")
     args = parser.parse_args()
     names = tl.glucose.patient_names()
     print(f"machine: {platform.processor() or platform.machine()}, {jax.device_count()} JAX device(s), "
@@ -136,6 +139,11 @@ def main() -> None:
     }
     for label, policy in policies.items():
         rows[label] = control.evaluate(policy, names, days=args.days, seed=0).table
+    if args.mpc:
+        own = [control.SafetyLayer.for_age_group(control.MPC(tl.glucose.patients([n])), "adult") for n in names]
+        t = time.perf_counter()
+        mpc = control.evaluate(control.stack_policies(own), names, days=args.days, seed=0, stacked=True).table
+        rows[f"MPC, own parameters ({time.perf_counter() - t:.0f} s) + safety"] = mpc
     summary = pd.DataFrame({label: t.loc["cohort mean", COLUMNS] for label, t in rows.items()}).T
     summary["worst_below_54"] = [t.drop(index="cohort mean")["below_54_percent"].max() for t in rows.values()]
     summary["worst_below_70"] = [t.drop(index="cohort mean")["below_70_percent"].max() for t in rows.values()]

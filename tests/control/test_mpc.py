@@ -13,7 +13,7 @@ from twinlab import control
 
 def test_mpc_needs_an_ensemble_and_a_whole_horizon() -> None:
     with pytest.raises(ValueError, match="leading axis K"):
-        control.MPC(tl.glucose.patient("adult#001"))
+        control.MPC(tl.glucose.patient("adult#001")).init(jax.random.key(0))
     with pytest.raises(ValueError, match="multiple of blocks"):
         control.MPC(tl.glucose.patients(["adult#001"]), horizon_min=100, blocks=3)
     a, b = control.BasalBolus(), control.PID()

@@ -66,9 +66,9 @@ class MPC(struct.PyTreeNode):
     """
 
     params: PatientParams
-    horizon_min: int = struct.field(pytree_node=False, default=90)
+    horizon_min: int = struct.field(pytree_node=False, default=180)
     blocks: int = struct.field(pytree_node=False, default=3)
-    iterations: int = struct.field(pytree_node=False, default=8)
+    iterations: int = struct.field(pytree_node=False, default=6)
     learning_rate: float = 0.3
     cgm_sd_mg_dl: float = 15.0
     offset_gain: float = 0.3
@@ -84,13 +84,6 @@ class MPC(struct.PyTreeNode):
         return cls(params=jax.tree.map(lambda v: v[index], params), **kwargs)
 
     def __post_init__(self) -> None:
-        if isinstance(self.params, PatientParams):
-            check_patient_params(self.params)
-            if jnp.ndim(self.params.BW) != 1:
-                raise ValueError(
-                    "MPC needs an ensemble: PatientParams with a leading axis K. Fix: tl.glucose.patients([...]) or "
-                    "MPC.from_posterior(post)."
-                )
         if self.horizon_min % self.blocks or self.horizon_min < self.interval_min:
             raise ValueError(
                 f"horizon_min={self.horizon_min} must be a multiple of blocks={self.blocks} and at least one interval."
@@ -109,8 +102,18 @@ class MPC(struct.PyTreeNode):
         return sim, outs["bg"]
 
     def init(self, key: jax.Array) -> MPCState:
-        """Every member at its own steady state under its basal, equal weights, no offset."""
+        """Every member at its own steady state under its basal, equal weights, no offset.
+
+        Raises:
+            ValueError: when ``params`` is not an ensemble (a leading axis K).
+        """
         del key
+        if not isinstance(self.params, PatientParams) or jnp.ndim(self.params.BW) != 1:
+            raise ValueError(
+                "MPC needs an ensemble: PatientParams with a leading axis K. Fix: tl.glucose.patients([...]) or "
+                "MPC.from_posterior(post)."
+            )
+        check_patient_params(self.params)
         sim = jax.vmap(self._model.init)(self.params)
         k = self.params.BW.shape[0]
         dtype = self.params.BW.dtype
