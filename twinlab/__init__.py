@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from twinlab._version import __version__
 
-_SUBPACKAGES = ("sim", "glucose", "datasets", "bayes", "data", "io", "gnn", "traffic")
+_SUBPACKAGES = ("sim", "glucose", "datasets", "bayes", "data", "io", "gnn", "traffic", "dash")
 
 if TYPE_CHECKING:
-    from twinlab import bayes, data, datasets, glucose, gnn, io, sim, traffic
+    from twinlab import bayes, dash, data, datasets, glucose, gnn, io, sim, traffic
     from twinlab.twin import Twin
 
-__all__ = ["Twin", "__version__", "bayes", "data", "datasets", "glucose", "gnn", "io", "sim", "traffic"]
+__all__ = ["Twin", "__version__", "bayes", "dash", "data", "datasets", "glucose", "gnn", "io", "sim", "traffic"]
 
 
 def __getattr__(name: str) -> Any:
