@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import holoviews as hv
+import holoviews.plotting.bokeh  # registers the Bokeh renderer the plots' options need
 import numpy as np
 import pandas as pd
 import panel as pn
@@ -30,11 +31,16 @@ def _forecast_frame(fc: Forecast | None) -> pd.DataFrame:
     return pd.DataFrame({"minute": fc.minute.astype(np.float64), "median": fc.median(), "lo": lo, "hi": hi})
 
 
+def _readings_plot(data: pd.DataFrame) -> hv.Scatter:
+    return hv.Scatter(data, "minute", "cgm_mg_dl", label="CGM reading").opts(color="black", size=4, backend="bokeh")
+
+
 def _band(data: pd.DataFrame, label: str, color: str) -> hv.Overlay:
     area = hv.Area(data, "minute", ["lo", "hi"], label=f"{label} {BAND_MASS:.0%} band").opts(
-        color=color, alpha=0.25, line_alpha=0.0
+        color=color, alpha=0.25, line_alpha=0.0, backend="bokeh"
     )
-    return area * hv.Curve(data, "minute", "median", label=f"{label} median").opts(color=color, line_width=2)
+    curve = hv.Curve(data, "minute", "median", label=f"{label} median")
+    return area * curve.opts(color=color, line_width=2, backend="bokeh")
 
 
 class GlucoseDashboard(pn.viewable.Viewer):
@@ -72,12 +78,12 @@ class GlucoseDashboard(pn.viewable.Viewer):
         self.changed = hv.streams.Pipe(data=_forecast_frame(None))
         free = list(stream.twin.posterior.free)
         h = stream.horizon_min
-        self.bolus = pn.widgets.FloatSlider(name="bolus now (U)", start=0.0, end=10.0, step=0.5, value=0.0)
-        self.meal = pn.widgets.FloatSlider(name="meal (g carbohydrate)", start=0.0, end=120.0, step=5.0, value=0.0)
-        self.meal_in = pn.widgets.IntSlider(name="meal in (min)", start=0, end=h - 5, step=5, value=0)
-        self.parameter = pn.widgets.Select(name="parameter", options=["(none)", *free], value="(none)")
-        self.factor = pn.widgets.FloatSlider(name="parameter x", start=0.5, end=2.0, step=0.05, value=1.0)
-        self.live = pn.widgets.Toggle(name="live", value=True, button_type="primary")
+        self.bolus = pn.widgets.FloatSlider(label="bolus now (U)", start=0.0, end=10.0, step=0.5, value=0.0)
+        self.meal = pn.widgets.FloatSlider(label="meal (g carbohydrate)", start=0.0, end=120.0, step=5.0, value=0.0)
+        self.meal_in = pn.widgets.IntSlider(label="meal in (min)", start=0, end=h - 5, step=5, value=0)
+        self.parameter = pn.widgets.Select(label="parameter", options=["(none)", *free], value="(none)")
+        self.factor = pn.widgets.FloatSlider(label="parameter x", start=0.5, end=2.0, step=0.05, value=1.0)
+        self.live = pn.widgets.Toggle(label="live", value=True, color="primary")
         self.status = pn.pane.Markdown("", css_classes=["twinlab-status"])
         self.forecasts = 0
         self._callback: Any = None
@@ -153,18 +159,13 @@ class GlucoseDashboard(pn.viewable.Viewer):
     # -- the layout -------------------------------------------------------------------------------------------------
 
     def _live_plot(self) -> hv.DynamicMap:
-        points = hv.DynamicMap(
-            lambda data: hv.Scatter(data, "minute", "cgm_mg_dl", label="CGM reading").opts(color="black", size=4),
-            streams=[self.readings],
-        )
+        points = hv.DynamicMap(_readings_plot, streams=[self.readings])
         planned = hv.DynamicMap(lambda data: _band(data, "forecast", "#1f77b4"), streams=[self.planned])
         changed = hv.DynamicMap(lambda data: _band(data, "what-if", "#ff7f0e"), streams=[self.changed])
-        target = hv.HSpan(70, 180).opts(color="green", alpha=0.06)
+        target = hv.HSpan(70, 180).opts(color="green", alpha=0.06, backend="bokeh")
         return (target * points * planned * changed).opts(
-            hv.opts.Overlay(
-                responsive=True, height=420, ylim=_RANGE_MG_DL, xlabel="minute", ylabel="glucose (mg/dL)",
-                legend_position="top_left", framewise=False,
-            )
+            responsive=True, height=420, ylim=_RANGE_MG_DL, xlabel="minute", ylabel="glucose (mg/dL)",
+            legend_position="top_left", backend="bokeh",
         )  # fmt: skip
 
     def _population_view(self) -> pn.viewable.Viewable:
@@ -173,10 +174,10 @@ class GlucoseDashboard(pn.viewable.Viewer):
         tir = self.population["tir_70_180_percent"]
         frame = pd.DataFrame({"patient": tir.index, "tir": tir.to_numpy(), "ri": self.population["risk_index"]})
         bars_tir = hv.Bars(frame, "patient", ("tir", POPULATION_COLUMNS["tir_70_180_percent"])).opts(
-            xrotation=90, height=320, responsive=True, color="#2ca02c"
+            xrotation=90, height=320, responsive=True, color="#2ca02c", backend="bokeh"
         )
         bars_ri = hv.Bars(frame, "patient", ("ri", POPULATION_COLUMNS["risk_index"])).opts(
-            xrotation=90, height=320, responsive=True, color="#d62728"
+            xrotation=90, height=320, responsive=True, color="#d62728", backend="bokeh"
         )
         return pn.Column(pn.pane.HoloViews(bars_tir), pn.pane.HoloViews(bars_ri), pn.pane.DataFrame(table))
 
