@@ -82,3 +82,29 @@ def test_the_panel_view_appends_readings_and_redraws_what_ifs(stream: GlucoseStr
     assert dash.controls() == WhatIfControls(bolus_u=4.0)
     view = dash.__panel__()
     assert "Glucose twin" in view[0].object
+
+
+def test_a_real_record_replays_into_the_twin(real_data) -> None:
+    record = tl.data.real_records("d1namo")["d1namo/1"]
+    stream = start_stream(record, head_min=60, n_particles=200, step_min=15, horizon_min=90, seed=0)
+    for _ in range(4):
+        minute, mg_dl = stream.step()
+        assert minute.size and np.all((mg_dl > 20.0) & (mg_dl < 500.0))
+    assert stream.twin.minutes == 120 and stream.twin.record.source == record.source
+    planned, _ = stream.forecast()
+    assert np.all(np.isfinite(planned.bg))
+
+
+def test_the_population_view_has_one_row_per_patient() -> None:
+    from twinlab.dash import POPULATION_COLUMNS, GlucoseDashboard, population_metrics
+
+    table = population_metrics(["adult#001", "child#001"], minutes=180, seed=0)
+    assert list(table.index) == ["adult#001", "child#001"] and list(table.columns) == list(POPULATION_COLUMNS)
+    assert np.all((table["tir_70_180_percent"] >= 0) & (table["tir_70_180_percent"] <= 100))
+    with pytest.raises(ValueError, match="at least 60"):
+        population_metrics(["adult#001"], minutes=10)
+    stream = start_stream(simulated_record("adult#002", 120), head_min=60, n_particles=200, horizon_min=30)
+    dash = GlucoseDashboard(stream, population=table)
+    dash.live.value = False
+    tabs = dash.__panel__()[1]
+    assert list(tabs._names) == ["live twin", "population"]
