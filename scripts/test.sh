@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh
 install_system_tools
+build_widgets
 install_twinlab ".[dev]"
 .venv/bin/ruff check twinlab tests benchmarks
 .venv/bin/ruff format --check twinlab tests benchmarks

@@ -23,3 +23,9 @@ install_system_tools() {
   fi
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 }
+
+# The widgets' JavaScript: TypeScript in extensions/widgets bundled by esbuild into twinlab/ui/static (the wheel build
+# runs the same through hatch-jupyter-builder).
+build_widgets() {
+  (cd extensions/widgets && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+}

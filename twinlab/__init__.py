@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from twinlab._version import __version__
 
-_SUBPACKAGES = ("sim", "glucose", "datasets", "bayes", "data", "io", "gnn", "traffic", "dash")
+_SUBPACKAGES = ("sim", "glucose", "datasets", "bayes", "data", "io", "gnn", "traffic", "dash", "ui")
 
 if TYPE_CHECKING:
-    from twinlab import bayes, dash, data, datasets, glucose, gnn, io, sim, traffic
+    from twinlab import bayes, dash, data, datasets, glucose, gnn, io, sim, traffic, ui
     from twinlab.twin import Twin
 
-__all__ = ["Twin", "__version__", "bayes", "dash", "data", "datasets", "glucose", "gnn", "io", "sim", "traffic"]
+__all__ = ["Twin", "__version__", "bayes", "dash", "data", "datasets", "glucose", "gnn", "io", "sim", "traffic", "ui"]
 
 
 def __getattr__(name: str) -> Any:
