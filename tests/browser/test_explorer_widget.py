@@ -52,3 +52,41 @@ def test_the_explorer_sends_slider_values_and_redraws_curves(page: tuple[Any, An
     assert pg.get_attribute("[data-testid=explorer-curve]", "points") != before
     assert pg.get_attribute("[data-testid=explorer-plot]", "data-last-mg-dl") == "90.000"
     log.assert_clean()
+
+
+INSPECTOR = """
+async ([src, summary]) => {
+  const url = URL.createObjectURL(new Blob([src], { type: "text/javascript" }));
+  const widget = (await import(url)).default;
+  const state = { summary };
+  const handlers = {};
+  window.model = { get: (k) => state[k], on: (e, f) => { handlers[e] = f; }, off: () => {},
+                   push: (k, v) => { state[k] = v; handlers["change:" + k](); } };
+  const root = document.createElement("div");
+  document.body.append(root);
+  widget.render({ model: window.model, el: root });
+}
+"""
+
+
+@pytest.mark.skipif(not BUNDLE.is_file(), reason="the widget bundle is not built (scripts/test.sh builds it)")
+def test_the_inspector_shows_parameters_with_units_and_the_gate(page: tuple[Any, Any]) -> None:
+    pg, log = page
+    pg.set_content("<html><body></body></html>")
+    summary = {
+        "title": "Twin of ana",
+        "parts": [{"part": "personalised", "value": "Vmx"}],
+        "parameters": [{"name": "Vmx", "meaning": "gain", "unit": "mg/kg/min per pmol/L", "median": 0.0512345,
+                        "lo": 0.04, "hi": 0.06}],
+        "diagnostics": {"ok": True, "method": "nuts", "failures": [], "divergences": 0,
+                        "table": [{"quantity": "Vmx", "rhat": 1.0012, "ess_bulk": 812.0, "ess_tail": 700.0}]},
+    }  # fmt: skip
+    pg.evaluate(INSPECTOR, [(BUNDLE.parent / "inspector.js").read_text(), summary])
+    params = pg.inner_text("[data-testid=parameters]")
+    assert "mg/kg/min per pmol/L" in params and "0.05123" in params
+    assert pg.inner_text("[data-testid=gate]") == "gate: passed (nuts, 0 divergences)"
+    assert "1.001" in pg.inner_text("[data-testid=diagnostics]")
+    withheld = {**summary, "diagnostics": {**summary["diagnostics"], "ok": False, "failures": ["R-hat 1.2 > 1.01"]}}
+    pg.evaluate("(s) => window.model.push('summary', s)", withheld)
+    assert pg.inner_text("[data-testid=gate]") == "gate: WITHHELD (nuts): R-hat 1.2 > 1.01"
+    log.assert_clean()

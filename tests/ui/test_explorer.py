@@ -46,5 +46,7 @@ def test_sliders_carry_units_and_the_populations_range(explorer: tl.ui.Parameter
 
 
 def test_unknown_parameters_are_refused() -> None:
-    with pytest.raises(ValueError, match="no unit known for 'm1'"):
-        tl.ui.parameter_spec(["m1"])
+    with pytest.raises(ValueError, match="'Vmax' is not a parameter"):
+        tl.ui.parameter_spec(["Vmax"])
+    assert tl.ui.parameter_units()["b"] == ("fractions of the dose where emptying slows and recovers", "dimensionless")
+    assert set(tl.ui.parameter_units()) == set(tl.glucose.MODEL_FIELDS)  # every parameter has its unit

@@ -21,20 +21,9 @@ from twinlab.glucose._schedule import Schedule
 from twinlab.glucose._simulate import DEFAULT_SOLVER, schedule_inputs
 from twinlab.glucose._uva_padova import UVAPadova
 from twinlab.sim import simulate_one
+from twinlab.ui._units import parameter_units
 
 STATIC = Path(__file__).parent / "static"
-
-#: Units and meanings of the parameters the explorer offers by default (see `tl.glucose.PatientParams`).
-PARAMETER_UNITS = {
-    "Vmx": ("insulin-dependent utilisation gain", "mg/kg/min per pmol/L"),
-    "kp2": ("liver glucose effectiveness", "1/min"),
-    "kp3": ("insulin action on the liver", "mg/kg/min per pmol/L"),
-    "kabs": ("intestinal absorption rate", "1/min"),
-    "p2u": ("rate of insulin action on utilisation", "1/min"),
-    "Vm0": ("insulin-independent utilisation", "mg/kg/min"),
-    "BW": ("body weight", "kg"),
-    "kmax": ("maximum gastric emptying rate", "1/min"),
-}
 
 MSG_NO_BUNDLE = (
     "the widget's JavaScript bundle {path} is missing. Fix: build it with "
@@ -53,18 +42,19 @@ def parameter_spec(names: Sequence[str], *, widen: float = 2.0) -> list[dict[str
     """Slider specs: per parameter its label, unit and bounds (the 30 virtual patients' range, widened ``widen``x).
 
     Raises:
-        ValueError: a name without a documented unit (add it to `PARAMETER_UNITS`), or ``widen`` below 1.
+        ValueError: a name that is not a model parameter, or ``widen`` below 1.
     """
     if widen < 1:
         raise ValueError(f"widen must be at least 1; got {widen}")
     pop = patients(patient_names())
     spec = []
     for n in names:
-        if n not in PARAMETER_UNITS:
-            raise ValueError(f"no unit known for {n!r}; explorable parameters: {sorted(PARAMETER_UNITS)}")
+        units = parameter_units()
+        if n not in units:
+            raise ValueError(f"{n!r} is not a parameter of the glucose model; choose from {sorted(units)}")
         v = np.asarray(getattr(pop, n), dtype=np.float64)
         lo, hi = float(v.min()) / widen, float(v.max()) * widen
-        label, unit = PARAMETER_UNITS[n]
+        label, unit = units[n]
         spec.append({"name": n, "label": f"{n}: {label}", "unit": unit, "min": lo, "max": hi, "step": (hi - lo) / 200})
     return spec
 
@@ -74,7 +64,7 @@ class ParameterExplorer(anywidget.AnyWidget):
 
     Args:
         name: the virtual patient whose other parameters stay fixed.
-        parameters: the parameters given sliders (keys of `PARAMETER_UNITS`).
+        parameters: the parameters given sliders (fields of `tl.glucose.PatientParams`).
         schedule: the day's meals, boluses and basal (default: three meals with carb-ratio boluses).
         minutes: simulated minutes.
 
