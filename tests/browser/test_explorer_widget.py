@@ -90,3 +90,50 @@ def test_the_inspector_shows_parameters_with_units_and_the_gate(page: tuple[Any,
     pg.evaluate("(s) => window.model.push('summary', s)", withheld)
     assert pg.inner_text("[data-testid=gate]") == "gate: WITHHELD (nuts): R-hat 1.2 > 1.01"
     log.assert_clean()
+
+
+BUILDER = """
+async ([src, state]) => {
+  const url = URL.createObjectURL(new Blob([src], { type: "text/javascript" }));
+  const widget = (await import(url)).default;
+  const handlers = {};
+  window.sent = [];
+  window.model = { get: (k) => state[k], set: (k, v) => { state[k] = v; }, save_changes: () => {},
+                   send: (m) => window.sent.push(m), on: (e, f) => { handlers[e] = f; }, off: () => {},
+                   push: (k, v) => { state[k] = v; handlers["change:" + k](); }, state };
+  const root = document.createElement("div");
+  document.body.append(root);
+  widget.render({ model: window.model, el: root });
+}
+"""
+
+
+@pytest.mark.skipif(not BUNDLE.is_file(), reason="the widget bundle is not built (scripts/test.sh builds it)")
+def test_the_builder_form_edits_the_choice_and_asks_for_a_build(page: tuple[Any, Any]) -> None:
+    pg, log = page
+    pg.set_content("<html><body></body></html>")
+    state = {
+        "templates": {"fixed": ["fixed parameters", ""], "learn": ["learn from the data", ""]},
+        "patients": ["adult#001", "adult#002"],
+        "form": [{"name": "Vmx", "label": "Vmx: gain", "unit": "mg/kg/min per pmol/L", "min": 0.01, "max": 0.1,
+                  "step": 0.001}],
+        "defaults": {"Vmx": 0.05},
+        "choice": {"template": "fixed", "patient": "adult#001", "minutes": 240, "seed": 0, "values": {},
+                   "free": ["Vmx"], "n_particles": 256},
+        "code": "", "status": "",
+    }  # fmt: skip
+    pg.evaluate(BUILDER, [(BUNDLE.parent / "builder.js").read_text(), state])
+    assert pg.get_by_text("mg/kg/min per pmol/L [0.0100, 0.100]").count() == 1
+    pg.select_option("[data-testid=template]", "learn")
+    pg.select_option("[data-testid=patient]", "adult#002")
+    pg.fill("[data-testid=param-Vmx]", "0.07")
+    pg.dispatch_event("[data-testid=param-Vmx]", "change")
+    pg.uncheck("[data-testid=learn-Vmx]")
+    choice = pg.evaluate("window.model.state.choice")
+    assert choice["template"] == "learn" and choice["patient"] == "adult#002"
+    assert choice["values"] == {"Vmx": 0.07} and choice["free"] == []
+    pg.click("[data-testid=build]")
+    assert pg.evaluate("window.sent") == [{"type": "build"}]
+    pg.evaluate("window.model.push('code', 'twin = ...')")
+    assert pg.inner_text("[data-testid=code]") == "twin = ..."
+    log.assert_clean()

@@ -6,7 +6,7 @@ Example:
     >>> tl.dash.dashboard(tl.data.real_records("d1namo")["d1namo/1"])     # a real record
 """
 
-from twinlab.dash._dashboard import dashboard
+from twinlab.dash._dashboard import SIMULATED_MEALS, dashboard, simulated_record
 from twinlab.dash._ensemble import prior_ensemble
 from twinlab.dash._glucose import GlucoseDashboard
 from twinlab.dash._population import POPULATION_COLUMNS, population_metrics
@@ -14,6 +14,7 @@ from twinlab.dash._stream import GlucoseStream, WhatIfControls, scaled, start_st
 
 __all__ = [
     "POPULATION_COLUMNS",
+    "SIMULATED_MEALS",
     "GlucoseDashboard",
     "GlucoseStream",
     "WhatIfControls",
@@ -21,5 +22,6 @@ __all__ = [
     "population_metrics",
     "prior_ensemble",
     "scaled",
+    "simulated_record",
     "start_stream",
 ]
