@@ -78,7 +78,7 @@ def test_the_panel_view_appends_readings_and_redraws_what_ifs(stream: GlucoseStr
     assert len(dash.readings.data) == n0 + 3
     assert "readings: **15**" in dash.status.object and "what-if" not in dash.status.object
     dash.bolus.value = 4.0
-    assert "what-if" in dash.status.object and len(dash.changed.data) == 91
+    assert "what-if (4 U now, 0 g in 0 min)" in dash.status.object and len(dash.changed.data) == 91
     assert dash.controls() == WhatIfControls(bolus_u=4.0)
     view = dash.__panel__()
     assert "Glucose twin" in view[0].object

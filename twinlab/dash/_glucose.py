@@ -87,6 +87,7 @@ class GlucoseDashboard(pn.viewable.Viewer):
         self.status = pn.pane.Markdown("", css_classes=["twinlab-status"])
         self.forecasts = 0
         self._callback: Any = None
+        self._last_planned: Forecast | None = None
         for w in (self.bolus, self.meal, self.meal_in, self.parameter, self.factor):
             w.param.watch(lambda _event: self.redraw(), "value")
         self.live.param.watch(self._toggle, "value")
@@ -110,7 +111,9 @@ class GlucoseDashboard(pn.viewable.Viewer):
         """Forecast from the twin's latest beliefs under the current what-if, and redraw."""
         planned, changed = self.stream.forecast(self.controls())
         self.forecasts += 1
-        self.planned.send(_forecast_frame(planned))
+        if planned is not self._last_planned:  # the plan's forecast changes only with new readings
+            self.planned.send(_forecast_frame(planned))
+            self._last_planned = planned
         self.changed.send(_forecast_frame(changed))
         self._status(planned, changed)
 
@@ -136,7 +139,10 @@ class GlucoseDashboard(pn.viewable.Viewer):
             f"median in {self.stream.horizon_min} min: **{end:.1f} mg/dL**"
         )
         if changed is not None:
-            text += f" · what-if: **{changed.median()[-1]:.1f} mg/dL**"
+            c = self.controls()
+            scaled = f", {c.parameter} x{c.factor:g}" if c.parameter else ""
+            what = f"{c.bolus_u:g} U now, {c.meal_g:g} g in {c.meal_in_min} min{scaled}"
+            text += f" · what-if ({what}): **{changed.median()[-1]:.1f} mg/dL**"
         self.status.object = text + f" · {self.stream.gate}"
 
     # -- the periodic callback --------------------------------------------------------------------------------------

@@ -96,6 +96,7 @@ class GlucoseStream:
         self._key = jax.random.key(seed)
         self.cursor_min = 0
         self.steps = 0
+        self._planned: tuple[int, jax.Array, Forecast] | None = None
 
     @property
     def done(self) -> bool:
@@ -130,10 +131,13 @@ class GlucoseStream:
     def forecast(self, controls: WhatIfControls | None = None) -> tuple[Forecast, Forecast | None]:
         """``(planned, changed)``: the forecast with nothing planned, and under ``controls`` (None when unchanged).
 
-        Both use the same PRNG key (a paired comparison).
+        Both use the same PRNG key (a paired comparison). The planned forecast is made once per `step` and reused while
+        only the what-if changes, so a control move costs one forecast and the planned band stays put on screen.
         """
-        key = self._next_key()
-        planned = self.twin.forecast(self.horizon_min, key=key, allow_withheld=True)
+        if self._planned is None or self._planned[0] != self.steps:
+            key = self._next_key()
+            self._planned = (self.steps, key, self.twin.forecast(self.horizon_min, key=key, allow_withheld=True))
+        _, key, planned = self._planned
         if controls is None or not controls.is_change:
             return planned, None
         twin = self.twin if controls.parameter == "" else scaled(self.twin, controls.parameter, controls.factor)
