@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -53,3 +54,9 @@ def test_a_bad_choice_is_not_built_and_says_why(builder: tl.ui.TwinBuilder, chan
     builder.choice = {**builder.choice, **change}
     assert builder.build() is None and builder.twin is None
     assert builder.status.startswith("not built:") and message in builder.status
+
+
+def test_the_synchronised_state_is_json(builder) -> None:
+    state = builder.get_state()
+    assert "export default" in state["_esm"] or "render" in state["_esm"]
+    json.dumps(state, allow_nan=False)  # what the kernel sends the browser

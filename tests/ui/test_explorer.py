@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -50,3 +51,9 @@ def test_unknown_parameters_are_refused() -> None:
         tl.ui.parameter_spec(["Vmax"])
     assert tl.ui.parameter_units()["b"] == ("fractions of the dose where emptying slows and recovers", "dimensionless")
     assert set(tl.ui.parameter_units()) == set(tl.glucose.MODEL_FIELDS)  # every parameter has its unit
+
+
+def test_the_synchronised_state_is_json(explorer) -> None:
+    state = explorer.get_state()
+    assert "export default" in state["_esm"] or "render" in state["_esm"]
+    json.dumps(state, allow_nan=False)  # what the kernel sends the browser

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -42,5 +43,6 @@ def test_a_withheld_posterior_shows_why(twin: tl.Twin) -> None:
 def test_the_widget_carries_the_summary_and_refuses_other_objects(twin: tl.Twin, bundle: Path) -> None:
     w = tl.ui.Inspector(twin)
     assert w.summary["title"] == "Twin of adult#001"
+    json.dumps(w.get_state(), allow_nan=False)  # what the kernel sends the browser
     with pytest.raises(TypeError, match=r"tl.Twin or a tl.bayes.Posterior"):
         w.show("twin")  # type: ignore[arg-type]

@@ -31,11 +31,12 @@ MSG_NO_BUNDLE = (
 )
 
 
-def _esm(name: str) -> Path:
+def _esm(name: str) -> str:
+    """The built ES module of widget ``name`` (its text: what the front end receives)."""
     path = STATIC / f"{name}.js"
     if not path.is_file():
         raise FileNotFoundError(MSG_NO_BUNDLE.format(path=path))
-    return path
+    return path.read_text(encoding="utf-8")
 
 
 def parameter_spec(names: Sequence[str], *, widen: float = 2.0) -> list[dict[str, Any]]:
