@@ -29,3 +29,8 @@ install_system_tools() {
 build_widgets() {
   (cd extensions/widgets && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
 }
+
+# The widgets' JavaScript unit tests (vitest, in Node).
+test_widgets() {
+  (cd extensions/widgets && npm test --silent)
+}
