@@ -82,6 +82,8 @@ def test_the_panel_view_appends_readings_and_redraws_what_ifs(stream: GlucoseStr
     assert dash.controls() == WhatIfControls(bolus_u=4.0)
     view = dash.__panel__()
     assert "Glucose twin" in view[0].object
+    with pytest.raises(ValueError, match="period_ms"):
+        GlucoseDashboard(stream, period_ms=10)
 
 
 def test_a_real_record_replays_into_the_twin(real_data) -> None:

@@ -68,6 +68,8 @@ class GlucoseDashboard(pn.viewable.Viewer):
         super().__init__()
         if period_ms < 50:
             raise ValueError(f"period_ms must be at least 50 ms; got {period_ms}")
+        if stream.horizon_min < 10:
+            raise ValueError(f"the forecast horizon must be at least 10 min; got {stream.horizon_min}")
         self.stream = stream
         self.period_ms = int(period_ms)
         self.title = title
