@@ -31,3 +31,14 @@ build_labextension() {
   (cd extensions/jupyterlab && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build:prod)
   test -f twinlab/labextension/package.json || { echo "the JupyterLab extension did not build" >&2; exit 1; }
 }
+
+# The widgets' JavaScript: TypeScript in extensions/widgets bundled by esbuild into twinlab/ui/static (the wheel build
+# runs the same through hatch-jupyter-builder).
+build_widgets() {
+  (cd extensions/widgets && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+}
+
+# The widgets' JavaScript unit tests (vitest, in Node).
+test_widgets() {
+  (cd extensions/widgets && npm test --silent)
+}

@@ -16,13 +16,27 @@ from typing import TYPE_CHECKING, Any
 
 from twinlab._version import __version__
 
-_SUBPACKAGES = ("sim", "glucose", "datasets", "bayes", "data", "io", "gnn", "traffic", "control")
+_SUBPACKAGES = ("sim", "glucose", "datasets", "bayes", "data", "io", "gnn", "traffic", "control", "dash", "ui")
 
 if TYPE_CHECKING:
-    from twinlab import bayes, control, data, datasets, glucose, gnn, io, sim, traffic
+    from twinlab import bayes, control, dash, data, datasets, glucose, gnn, io, sim, traffic, ui
     from twinlab.twin import Twin
 
-__all__ = ["Twin", "__version__", "bayes", "control", "data", "datasets", "glucose", "gnn", "io", "sim", "traffic"]
+__all__ = [
+    "Twin",
+    "__version__",
+    "bayes",
+    "control",
+    "dash",
+    "data",
+    "datasets",
+    "glucose",
+    "gnn",
+    "io",
+    "sim",
+    "traffic",
+    "ui",
+]
 
 
 def __getattr__(name: str) -> Any:

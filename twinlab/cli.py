@@ -1,4 +1,4 @@
-"""The ``twinlab`` command: ``twinlab demo``, ``twinlab --version``."""
+"""The ``twinlab`` command: ``twinlab demo``, ``twinlab serve APP``, ``twinlab --version``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from twinlab._serve import ServeOptions
 from twinlab._version import __version__
 
 
@@ -21,7 +22,45 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--days", type=int, default=1, help="simulated days (default: 1)")
     demo.add_argument("--seed", type=int, default=0, help="seed of the CGM sensor noise (default: 0)")
     demo.add_argument("--no-sensor-noise", action="store_true", help="controller sees the true glucose")
+    serve = sub.add_parser(
+        "serve",
+        help="serve a Panel app (a script or notebook) with secure defaults: localhost only unless authenticated",
+        description="Serve APP with panel serve: 127.0.0.1 by default; any other address needs --basic-auth or "
+        "--oauth-provider; a random cookie secret per run; websocket connections only from the address served.",
+    )
+    serve.add_argument("app", help="a .py script or .ipynb notebook that marks its dashboard .servable()")
+    serve.add_argument("--address", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=5006, help="TCP port (default: 5006)")
+    serve.add_argument("--basic-auth", metavar="FILE", help="JSON file of {user: password} for basic authentication")
+    serve.add_argument("--oauth-provider", help="OAuth provider known to Panel (github, google, azure, generic, ...)")
+    serve.add_argument("--oauth-key", help="OAuth client id (the secret is read from PANEL_OAUTH_SECRET)")
+    serve.add_argument("--oauth-redirect-uri", help="redirect URI registered with the OAuth provider")
+    serve.add_argument("--ssl-certfile", help="TLS certificate (PEM) for HTTPS")
+    serve.add_argument("--ssl-keyfile", help="TLS private key (PEM) for HTTPS")
+    serve.add_argument(
+        "--allow-websocket-origin",
+        action="append",
+        default=[],
+        metavar="HOST:PORT",
+        help="another websocket origin to allow (a reverse proxy's public host:port); repeatable",
+    )
+    serve.add_argument("--show", action="store_true", help="open the app in a browser")
     return parser
+
+
+def serve_options(args: argparse.Namespace) -> ServeOptions:
+    """The `ServeOptions` of parsed ``twinlab serve`` arguments."""
+    from pathlib import Path
+
+    def path(v: str | None) -> Path | None:
+        return None if v is None else Path(v)
+
+    return ServeOptions(
+        app=Path(args.app), address=args.address, port=args.port, basic_auth=path(args.basic_auth),
+        oauth_provider=args.oauth_provider, oauth_key=args.oauth_key, oauth_redirect_uri=args.oauth_redirect_uri,
+        ssl_certfile=path(args.ssl_certfile), ssl_keyfile=path(args.ssl_keyfile),
+        extra_origins=tuple(args.allow_websocket_origin), show=args.show,
+    )  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,6 +73,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.days < 1:
             parser.error(f"--days must be at least 1; got {args.days}")
         run_demo(out=args.out, days=args.days, seed=args.seed, sensor_noise=not args.no_sensor_noise)
+        return 0
+    if args.command == "serve":
+        from twinlab._serve import ServeError, serve
+
+        try:
+            serve(serve_options(args))
+        except ServeError as err:
+            parser.error(str(err))
         return 0
     parser.print_help(sys.stderr)
     return 2

@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+
+import { withChange } from "../src/builder";
+import { formatValue, polylinePoints, scale } from "../src/explorer";
+import { fmt } from "../src/inspector";
+
+describe("explorer", () => {
+  it("shows four significant digits without trailing zeros", () => {
+    expect(formatValue(0.051)).toBe("0.051");
+    expect(formatValue(0.0512345)).toBe("0.05123");
+    expect(formatValue(123456)).toBe("123500");
+    expect(formatValue(0)).toBe("0");
+  });
+
+  it("maps a domain linearly onto a range, inverted axes included", () => {
+    const y = scale([40, 400], [240, 10]);
+    expect(y(40)).toBe(240);
+    expect(y(400)).toBe(10);
+    expect(y(220)).toBeCloseTo(125);
+    expect(scale([5, 5], [0, 100])(5)).toBe(0); // an empty domain does not divide by zero
+  });
+
+  it("draws one point per minute, first minute at the left edge", () => {
+    const pts = polylinePoints({ minute: [0, 60, 120], bg_mg_dl: [100, 200, 150] }, [40, 250]).split(" ");
+    expect(pts).toHaveLength(3);
+    expect(pts[0].startsWith("40.0,")).toBe(true);
+    expect(polylinePoints({ minute: [], bg_mg_dl: [] }, [40, 250])).toBe("");
+  });
+});
+
+describe("builder", () => {
+  it("merges a change into the choice without losing other parameter values", () => {
+    const choice = { template: "fixed", patient: "adult#001", minutes: 240, seed: 0, values: { Vmx: 0.05 },
+      free: ["Vmx"], n_particles: 256 };
+    const next = withChange(choice, { values: { kp2: 0.01 } });
+    expect(next.values).toEqual({ Vmx: 0.05, kp2: 0.01 });
+    expect(choice.values).toEqual({ Vmx: 0.05 }); // the old choice is not mutated
+    expect(withChange(choice, { patient: "child#001" }).patient).toBe("child#001");
+  });
+});
+
+describe("inspector", () => {
+  it("formats numbers, text and missing values for its tables", () => {
+    expect(fmt(1.00123)).toBe("1.001");
+    expect(fmt("mg/dL")).toBe("mg/dL");
+    expect(fmt(null)).toBe("");
+    expect(fmt(true)).toBe("true");
+  });
+});

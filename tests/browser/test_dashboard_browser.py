@@ -1,0 +1,115 @@
+"""The glucose dashboard in a real browser, served by ``twinlab serve`` on 127.0.0.1 (a free port).
+
+``panel serve`` answers 200 even when the app raised, so every check reads the page's content.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+APP = """
+import twinlab as tl
+tl.dash.dashboard(population=False, period_ms=400, n_particles=200, horizon_min=90).servable()
+"""
+#: Bounds on every wait, seconds: the first page builds a twin (compilation included) on 2 shared cores.
+LOAD_S = 180.0
+CHANGE_S = 60.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for(what: str, ok: Callable[[], bool], timeout_s: float, pg: Any | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not ok():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        if pg is not None:
+            pg.wait_for_timeout(200)
+        else:
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The dashboard served by ``twinlab serve`` in a subprocess, stopped at teardown."""
+    folder = tmp_path_factory.mktemp("app")
+    app = folder / "glucose_app.py"
+    app.write_text(APP)
+    port = _free_port()
+    env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_DISABLE_MOST_OPTIMIZATIONS="1")
+    log = (folder / "serve.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "twinlab.cli", "serve", str(app), "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=folder,
+    )  # fmt: skip
+
+    def listening() -> bool:
+        if proc.poll() is not None:
+            pytest.fail(f"twinlab serve exited with {proc.returncode}:\n{Path(log.name).read_text()}")
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
+    try:
+        _wait_for("the server to listen", listening, 60.0)
+        yield f"http://127.0.0.1:{port}/glucose_app"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+        log.close()
+
+
+def _status(pg: Any) -> str:
+    return str(pg.get_by_text(re.compile(r"^readings: ")).first.inner_text())
+
+
+def _number(text: str, label: str) -> float:
+    m = re.search(label + r":\s*([0-9.]+)", text)
+    assert m, f"no {label!r} in the status line {text!r}"
+    return float(m.group(1))
+
+
+def _open(pg: Any, url: str) -> None:
+    pg.goto(url, timeout=LOAD_S * 1000)
+    pg.get_by_text(re.compile(r"^readings: ")).first.wait_for(timeout=LOAD_S * 1000)
+
+
+@pytest.mark.slow
+def test_the_dashboard_loads_streams_and_redraws_what_ifs(page: tuple[Any, Any], url: str) -> None:
+    pg, log = page
+    _open(pg, url)
+    assert pg.get_by_text("Glucose twin of adult#001").count() == 1  # Bokeh renders in shadow roots: locators pierce
+    assert pg.locator("canvas").count() > 0  # Bokeh drew the plot
+    # The stream adds points over time.
+    first = _number(_status(pg), "readings")
+    _wait_for("new readings", lambda: _number(_status(pg), "readings") >= first + 6, CHANGE_S, pg)
+    # Moving the bolus slider adds a what-if forecast, lower than the plan.
+    pg.get_by_role("button", name="live").click()  # pause the stream: the forecast then changes only by the slider
+    handle = pg.locator(".noUi-handle").first  # the first slider: the bolus
+    handle.click()  # focus the handle (a click on it does not move it)
+    for _ in range(8):
+        handle.press("ArrowRight")  # steps of 0.5 U
+    bolus = pg.get_by_text(re.compile(r"^bolus now \(U\): "))
+    _wait_for("a bolus of at least 2 U", lambda: _number(bolus.first.inner_text(), r"\(U\)") >= 2.0, CHANGE_S, pg)
+    units = _number(bolus.first.inner_text(), r"\(U\)")
+    _wait_for(f"the what-if forecast of {units:g} U", lambda: f"what-if ({units:g} U now" in _status(pg), CHANGE_S, pg)
+    text = _status(pg)
+    assert _number(text, r"what-if \([^)]*\)") < _number(text, r"median in \d+ min") - 10.0
+    log.assert_clean()

@@ -1,0 +1,62 @@
+"""The twin builder: a form's choice builds a twin, and the code it writes builds the same twin again."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import twinlab as tl
+
+
+@pytest.fixture
+def builder(bundle: Path) -> tl.ui.TwinBuilder:
+    return tl.ui.TwinBuilder("adult#002")
+
+
+def _run(code: str) -> Any:
+    scope: dict[str, Any] = {}
+    exec(code, scope)
+    return scope["twin"]
+
+
+def test_a_fixed_parameter_twin_and_its_code(builder: tl.ui.TwinBuilder) -> None:
+    builder.choice = {**builder.choice, "values": {"Vmx": 0.06}, "minutes": 120}
+    twin = builder.build()
+    assert twin is not None and builder.twin is twin and builder.status.startswith("built: twin of adult#002")
+    assert float(twin.posterior.base.Vmx) == 0.06 and twin.minutes == 120
+    assert "tl.glucose.patient('adult#002').replace(Vmx=0.06)" in builder.code
+    again = _run(builder.code)
+    np.testing.assert_array_equal(again.record.cgm_mg_dl, twin.record.cgm_mg_dl)
+    assert float(again.posterior.base.Vmx) == 0.06
+
+
+def test_a_learning_twin_from_the_message_the_button_sends(builder: tl.ui.TwinBuilder) -> None:
+    builder.choice = {**builder.choice, "template": "learn", "free": ["Vmx", "kabs"], "n_particles": 200,
+                      "minutes": 120}  # fmt: skip
+    builder._on_msg(builder, {"type": "build"}, [])
+    assert builder.twin is not None and builder.twin.posterior.method == "prior"
+    assert builder.twin.posterior.free == ("Vmx", "kabs") and builder.twin.posterior.n_draws == 200
+    np.testing.assert_array_equal(_run(builder.code).posterior.theta, builder.twin.posterior.theta)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [({"values": {"Vmx": 5.0}}, "Vmx = 5.0 mg/kg/min per pmol/L lies outside"),
+     ({"patient": "adult#099"}, "unknown virtual patient"),
+     ({"template": "learn", "free": []}, "at least one parameter"),
+     ({"minutes": 10}, "minutes of data")],
+)  # fmt: skip
+def test_a_bad_choice_is_not_built_and_says_why(builder: tl.ui.TwinBuilder, change: dict, message: str) -> None:
+    builder.choice = {**builder.choice, **change}
+    assert builder.build() is None and builder.twin is None
+    assert builder.status.startswith("not built:") and message in builder.status
+
+
+def test_the_synchronised_state_is_json(builder) -> None:
+    state = builder.get_state()
+    assert "export default" in state["_esm"] or "render" in state["_esm"]
+    json.dumps(state, allow_nan=False)  # what the kernel sends the browser

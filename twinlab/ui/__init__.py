@@ -1,0 +1,23 @@
+"""twinlab.ui: anywidget widgets for JupyterLab (needs the ``dashboards`` extra): explorer, inspector, builder.
+
+Example:
+    >>> import twinlab as tl                                                # doctest: +SKIP
+    >>> tl.ui.ParameterExplorer("adult#001", ["Vmx", "kp2"])              # sliders, live glucose
+    >>> tl.ui.Inspector(twin)                                             # parts, parameters with units, the gate
+    >>> b = tl.ui.TwinBuilder(); b                                        # form; b.twin and b.code after "build"
+"""
+
+from twinlab.ui._builder import TEMPLATES, TwinBuilder
+from twinlab.ui._explorer import ParameterExplorer, parameter_spec
+from twinlab.ui._inspector import Inspector, describe
+from twinlab.ui._units import parameter_units
+
+__all__ = [
+    "TEMPLATES",
+    "Inspector",
+    "ParameterExplorer",
+    "TwinBuilder",
+    "describe",
+    "parameter_spec",
+    "parameter_units",
+]

@@ -1,0 +1,128 @@
+"""`TwinBuilder`: compose a glucose twin in a form, build it, get the twin and the code that builds it again.
+
+The form holds a template, a virtual person, the data source, the parts to learn and parameters with units and
+bounds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anywidget
+import jax
+import traitlets
+
+from twinlab.glucose._params import MODEL_FIELDS, patient, patient_names
+from twinlab.twin import Twin
+from twinlab.ui._explorer import _esm, parameter_spec
+
+#: The templates: id -> (label, what it builds).
+TEMPLATES = {
+    "fixed": ("fixed parameters", "a twin with the parameters set in the form (tl.Twin.from_params)"),
+    "learn": ("learn from the data", "a population-prior ensemble, updated by the particle filter (prior_ensemble)"),
+}
+#: Parameters offered in the form.
+FORM_PARAMETERS = ("Vmx", "kp2", "kabs", "p2u", "kp3", "BW")
+
+
+def _code(choice: dict[str, Any]) -> str:
+    """The Python that builds the twin ``choice`` describes (the builder runs exactly this)."""
+    p, minutes, seed = choice["patient"], int(choice["minutes"]), int(choice["seed"])
+    lines = [
+        "import jax",
+        "import twinlab as tl",
+        "",
+        f"record = tl.dash.simulated_record({p!r}, {minutes}, seed={seed})  # data source: a simulated day",
+    ]
+    if choice["template"] == "fixed":
+        changed = ", ".join(f"{k}={float(v)!r}" for k, v in sorted(choice["values"].items()))
+        lines.append(f"params = tl.glucose.patient({p!r})" + (f".replace({changed})" if changed else ""))
+        lines.append("twin = tl.Twin.from_params(tl.glucose.UVAPadova(), params, record)")
+    else:
+        free = tuple(choice["free"])
+        lines.append(
+            f"twin = tl.dash.prior_ensemble(tl.glucose.UVAPadova(), record, {free!r}, "
+            f"n_particles={int(choice['n_particles'])}, key=jax.random.key({seed}))"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def check_choice(choice: dict[str, Any]) -> None:
+    """Raise ValueError naming the first field of ``choice`` that is out of its bounds or unknown."""
+    if choice.get("template") not in TEMPLATES:
+        raise ValueError(f"template must be one of {list(TEMPLATES)}; got {choice.get('template')!r}")
+    if choice.get("patient") not in patient_names():
+        raise ValueError(f"unknown virtual patient {choice.get('patient')!r}; see tl.glucose.patient_names()")
+    if not 60 <= int(choice.get("minutes", 0)) <= 10080:
+        raise ValueError(f"minutes of data must lie in [60, 10080]; got {choice.get('minutes')!r}")
+    bounds = {s["name"]: s for s in parameter_spec(FORM_PARAMETERS)}
+    for name, value in choice.get("values", {}).items():
+        s = bounds.get(name)
+        if s is None:
+            raise ValueError(f"{name!r} is not in the form; parameters: {list(FORM_PARAMETERS)}")
+        if not s["min"] <= float(value) <= s["max"]:
+            raise ValueError(f"{name} = {value} {s['unit']} lies outside [{s['min']:.4g}, {s['max']:.4g}] {s['unit']}")
+    if choice["template"] == "learn":
+        free = choice.get("free", [])
+        if not free or any(f not in MODEL_FIELDS for f in free):
+            raise ValueError(f"choose at least one parameter to learn, from {list(FORM_PARAMETERS)}; got {free!r}")
+        if int(choice.get("n_particles", 0)) < 200:
+            raise ValueError(f"particles must be at least 200; got {choice.get('n_particles')!r}")
+
+
+class TwinBuilder(anywidget.AnyWidget):
+    """A form that builds a glucose twin; ``builder.twin`` is the result, ``builder.code`` the code that rebuilds it.
+
+    Attributes (synchronised with the browser):
+        templates: ``{id: [label, description]}``.
+        patients: the virtual patients to start from.
+        form: slider specs of the parameters (name, label, unit, min, max, step).
+        choice: what is chosen: template, patient, minutes, seed, values (changed parameters, in their units),
+            free (parameters to learn), n_particles.
+        code: the Python the last build ran.
+        status: the last build's outcome, or what was wrong with the choice.
+    """
+
+    _esm = traitlets.Any().tag(sync=True)
+    templates: traitlets.Dict[str, Any] = traitlets.Dict().tag(sync=True)
+    patients: traitlets.List[str] = traitlets.List().tag(sync=True)
+    form: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    choice: traitlets.Dict[str, Any] = traitlets.Dict().tag(sync=True)
+    defaults: traitlets.Dict[str, Any] = traitlets.Dict().tag(sync=True)
+    code = traitlets.Unicode("").tag(sync=True)
+    status = traitlets.Unicode("").tag(sync=True)
+
+    def __init__(self, patient_name: str = "adult#001") -> None:
+        base = patient(patient_name)
+        super().__init__(
+            _esm=_esm("builder"),
+            templates={k: list(v) for k, v in TEMPLATES.items()},
+            patients=patient_names(),
+            form=parameter_spec(FORM_PARAMETERS),
+            defaults={n: float(getattr(base, n)) for n in FORM_PARAMETERS},
+            choice={"template": "fixed", "patient": patient_name, "minutes": 240, "seed": 0, "values": {},
+                    "free": ["kp2", "Vmx", "kabs"], "n_particles": 256},
+        )  # fmt: skip
+        self.twin: Twin | None = None
+        self.on_msg(self._on_msg)
+
+    def _on_msg(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
+        if content.get("type") == "build":
+            self.build()
+
+    def build(self) -> Twin | None:
+        """Build the chosen twin (running exactly ``code``); None, with ``status`` saying why, if the choice is bad."""
+        choice = dict(self.choice)
+        try:
+            check_choice(choice)
+        except (ValueError, TypeError) as err:
+            self.status = f"not built: {err}"
+            return None
+        code = _code(choice)
+        scope: dict[str, Any] = {}
+        exec(compile(code, "<twin builder>", "exec"), scope)  # the code shown is the code run: it reproduces the twin
+        self.twin = scope["twin"]
+        self.code = code
+        post = self.twin.posterior
+        self.status = f"built: twin of {self.twin.name}, {post.method} posterior on {jax.default_backend()}"
+        return self.twin
