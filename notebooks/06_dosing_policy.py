@@ -117,7 +117,7 @@ print(control.audit_table(fault_audit, 3, ["adult#001"]).reasons.value_counts().
 pump = tl.glucose.InsulinPump.named("Insulet", straight_through=True)
 train_env = control.GlucoseEnv(tl.glucose.patients(names), days=1, pump=pump,
                                safety=control.SafetyLayer.for_age_group(None, "adult"))  # fmt: skip
-policy = control.train(train_env, "apg", key=jax.random.key(1), steps=3 if SMOKE else 200, batch=2 if SMOKE else 8)
+policy = control.train(train_env, "apg", key=jax.random.key(1), steps=3 if SMOKE else 200, batch=1 if SMOKE else 8)
 trained = control.evaluate(control.SafetyLayer.for_age_group(policy, "adult"), names, days=days, seed=0)
 compare = {"basal-bolus + safety": results["basal-bolus + safety"], "APG + safety": trained}
 for label, result in compare.items():
