@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -67,3 +68,15 @@ def page(browser: Any) -> Iterator[tuple[Any, ConsoleLog]]:
     pg.on("pageerror", lambda e: log.errors.append(f"pageerror: {e}"))
     yield pg, log
     context.close()
+
+
+@pytest.fixture(scope="session")
+def free_port() -> Callable[[], int]:
+    """A function returning a TCP port on 127.0.0.1 that is free now, for a server a test starts."""
+
+    def pick() -> int:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+    return pick

@@ -26,12 +26,6 @@ LOAD_S = 180.0
 CHANGE_S = 60.0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait_for(what: str, ok: Callable[[], bool], timeout_s: float, pg: Any | None = None) -> None:
     deadline = time.monotonic() + timeout_s
     while not ok():
@@ -44,12 +38,12 @@ def _wait_for(what: str, ok: Callable[[], bool], timeout_s: float, pg: Any | Non
 
 
 @pytest.fixture(scope="module")
-def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def url(tmp_path_factory: pytest.TempPathFactory, free_port: Callable[[], int]) -> Iterator[str]:
     """The dashboard served by ``twinlab serve`` in a subprocess, stopped at teardown."""
     folder = tmp_path_factory.mktemp("app")
     app = folder / "glucose_app.py"
     app.write_text(APP)
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_DISABLE_MOST_OPTIMIZATIONS="1")
     log = (folder / "serve.log").open("w")
     proc = subprocess.Popen(
