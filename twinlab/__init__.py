@@ -15,6 +15,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from twinlab._version import __version__
+from twinlab._xla import apply_cpu_compiler_defaults
+
+apply_cpu_compiler_defaults()
 
 _SUBPACKAGES = ("sim", "glucose", "datasets", "bayes", "data", "io", "gnn", "traffic", "control", "dash", "ui")
 
