@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -106,6 +108,17 @@ ax[1].set_ylabel("U/h")
 ax[1].set_xlabel("minute")
 ax[1].legend()
 print(control.audit_table(fault_audit, 3, ["adult#001"]).reasons.value_counts().to_string())
+
+# %% [markdown]
+# The same faults can live inside the environment, so that a policy meets them in closed loop. Here the sensor
+# reads 100 mg/dL high for four hours after breakfast: a PID loop alone keeps raising the basal on the false highs,
+# while behind the layer its basal and the insulin on board stay capped.
+
+# %%
+high = {"faults": (control.SensorFault("offset", 480, 240, 100.0),)}
+for label, p in {"PID": control.PID(), "PID + safety": policies["PID + safety"]}.items():
+    r = control.evaluate(p, ["adult#001"], days=1, seed=0, env_kwargs=high).table.loc["adult#001"]
+    print(f"{label:13s} below 54: {r.below_54_percent:.1f}%  lowest glucose: {r.min_bg_mg_dl:.0f} mg/dL")
 
 # %% [markdown]
 # ## 5 · A policy trained by gradients through the twin

@@ -7,6 +7,7 @@ virtual patients.
 """
 
 from twinlab.control._env import REWARDS, Core, GlucoseEnv, meal_bolus_u, residual_dose, risk_reward, tir_reward
+from twinlab.control._faults import SensorFault
 from twinlab.control._gym import GymEnv
 from twinlab.control._iob import iob_fraction, iob_weights
 from twinlab.control._mpc import MPC, MPCState
@@ -36,6 +37,7 @@ __all__ = [
     "NetworkPolicy",
     "Observation",
     "SafetyLayer",
+    "SensorFault",
     "audit_table",
     "evaluate",
     "iob_fraction",

@@ -26,6 +26,7 @@ from flax import struct
 with contextlib.redirect_stdout(io.StringIO()):
     from brax.envs.base import Env, State
 
+from twinlab.control._faults import SensorFault, fault_arrays
 from twinlab.control._iob import iob_weights
 from twinlab.control._safety import SafetyLayer
 from twinlab.control._types import N_SCALARS, Dose, Observation
@@ -124,6 +125,8 @@ class GlucoseEnv(Env):
         sensor_noise: add the sensor's noise.
         meal_slots: the meal scenario (default simglucose's six slots).
         solver: integrator of each minute.
+        faults: `SensorFault`s applied to the readings of every episode (minutes from midnight of the first day):
+            dropouts, flat lines, compression lows and jumps that the policy and the safety layer see.
     """
 
     def __init__(
@@ -139,6 +142,7 @@ class GlucoseEnv(Env):
         sensor_noise: bool = True,
         meal_slots: Any = REFERENCE_MEAL_SLOTS,
         solver: Any = None,
+        faults: Any = (),
     ) -> None:
         if not isinstance(population, PatientParams):
             raise TypeError(f"population must be PatientParams (tl.glucose.patients(...)); got {type(population)}.")
@@ -176,6 +180,8 @@ class GlucoseEnv(Env):
                 "Fix: a shorter history_len."
             )
         self.iob_weights = iob_weights(self.interval_min)
+        self.faults: tuple[SensorFault, ...] = tuple(faults)
+        self._fault_missing, self._fault_flat, self._fault_offset = fault_arrays(self.faults, self.minutes)
 
     @classmethod
     def from_posterior(cls, posterior: Any, **kwargs: Any) -> GlucoseEnv:
@@ -236,12 +242,22 @@ class GlucoseEnv(Env):
         return core.replace(  # type: ignore[attr-defined]
             sim=sim,
             minute=core.minute + s,
-            cgm_mg_dl=jnp.concatenate([core.cgm_mg_dl[1:], outs["cgm"][-1:]]),
+            cgm_mg_dl=jnp.concatenate([core.cgm_mg_dl[1:], self._reported(core, outs["cgm"][-1])[None]]),
             insulin_u=jnp.concatenate([core.insulin_u[1:], delivered[None]]),
             carbs_g=jnp.sum(cho),
             bg_mg_dl=outs["bg"],
             dose=Dose(jnp.asarray(dose.basal_u_per_h, dtype), jnp.asarray(dose.bolus_u, dtype)),
         )
+
+    def _reported(self, core: Core, reading: jax.Array) -> jax.Array:
+        """The reading the sensor reports at the end of this interval, after the environment's faults."""
+        if not self.faults:
+            return reading
+        m = jnp.minimum(core.minute + self.interval_min, self.minutes)
+        dtype = reading.dtype
+        reading = reading + jnp.asarray(self._fault_offset, dtype)[m]
+        reading = jnp.where(jnp.asarray(self._fault_flat)[m], core.cgm_mg_dl[-1], reading)
+        return jnp.where(jnp.asarray(self._fault_missing)[m], jnp.asarray(jnp.nan, dtype), reading)
 
     def reset_person(self, rng: jax.Array, index: jax.Array | int) -> State:
         """Reset with the ``index``-th parameter set (``reset`` draws the index at random)."""

@@ -121,7 +121,8 @@ def evaluate(
     """
     if not patients:
         raise ValueError("patients is empty. Fix: pass names such as tl.glucose.patient_names().")
-    env = _env_for(tuple(patients), days, sensor_noise, tuple(sorted((env_kwargs or {}).items())))
+    kwargs = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in (env_kwargs or {}).items()))
+    env = _env_for(tuple(patients), days, sensor_noise, kwargs)
     keys = jax.random.split(jax.random.key(seed), len(patients))
     episodes = _episodes(env, policy, keys, stacked)
     bg = np.asarray(episodes.bg_mg_dl)
