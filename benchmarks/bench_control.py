@@ -131,16 +131,18 @@ def main() -> None:
     train_s = time.perf_counter() - t
 
     rows = {"simglucose BBController (in simglucose)": ref_table}
-    policies = {
-        "basal-bolus": control.BasalBolus(),
-        "basal-bolus + safety": control.SafetyLayer.for_age_group(control.BasalBolus(), "adult"),
-        "PID + meal bolus + safety": control.SafetyLayer.for_age_group(control.PID(), "adult"),
-        f"APG ({args.apg_steps} steps, {train_s:.0f} s) + safety": control.SafetyLayer.for_age_group(apg, "adult"),
+    rows["basal-bolus"] = control.evaluate(control.BasalBolus(), names, days=args.days, seed=0).table
+    # Behind the safety layer every patient gets the hard limits of their own age group (children 5 U a bolus).
+    guarded = {
+        "basal-bolus + safety": control.BasalBolus(),
+        "PID + meal bolus + safety": control.PID(),
+        f"APG ({args.apg_steps} steps, {train_s:.0f} s) + safety": apg,
     }
-    for label, policy in policies.items():
-        rows[label] = control.evaluate(policy, names, days=args.days, seed=0).table
+    for label, policy in guarded.items():
+        safe = control.SafetyLayer.for_patients(policy, names)
+        rows[label] = control.evaluate(safe, names, days=args.days, seed=0, stacked=True).table
     if args.mpc:
-        own = [control.SafetyLayer.for_age_group(control.MPC(tl.glucose.patients([n])), "adult") for n in names]
+        own = [control.SafetyLayer.for_age_group(control.MPC(tl.glucose.patients([n])), n.split("#")[0]) for n in names]
         t = time.perf_counter()
         mpc = control.evaluate(control.stack_policies(own), names, days=args.days, seed=0, stacked=True).table
         rows[f"MPC, own parameters ({time.perf_counter() - t:.0f} s) + safety"] = mpc

@@ -172,3 +172,15 @@ def test_audit_table_lists_each_change(cgm_trace) -> None:
     missing = table[table.reasons.str.contains("missing_cgm")]
     assert len(missing) == 10 and (missing.delivered_basal_u_per_h <= 1.0).all()
     assert set(table.columns) >= {"person", "minute", "requested_basal_u_per_h", "delivered_bolus_u", "reasons"}
+
+
+def test_each_patient_gets_the_limits_of_their_age_group() -> None:
+    names = ["adult#001", "child#008"]
+    safe = control.SafetyLayer.for_patients(control.BasalBolus(), names)
+    np.testing.assert_array_equal(np.asarray(safe.max_bolus_u), [17.0, 5.0])
+    np.testing.assert_array_equal(np.asarray(safe.max_iob_u), [22.0, 7.0])
+    with pytest.raises(ValueError, match="unknown age_group 'elder'"):
+        control.SafetyLayer.for_patients(control.BasalBolus(), ["elder#001"])
+    result = control.evaluate(safe, names, days=1, seed=0, stacked=True)
+    bolus = np.asarray(result.episodes.dose.bolus_u)
+    assert bolus[1].max() <= 5.0 < bolus[0].max()  # the child's meal boluses are capped at 5 U, the adult's are not

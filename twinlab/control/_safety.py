@@ -109,6 +109,18 @@ class SafetyLayer(struct.PyTreeNode):
         basal, bolus, iob = AGE_GROUP_LIMITS[age_group]
         return cls(policy=policy, max_basal_u_per_h=basal, max_bolus_u=bolus, max_iob_u=iob, **overrides)
 
+    @classmethod
+    def for_patients(cls, policy: Any, names: list[str], **overrides: Any) -> SafetyLayer:
+        """One layer per named virtual patient with the limits of their own age group, stacked (leading axis P).
+
+        For ``evaluate(..., stacked=True)``: the policy is repeated, and every leaf gains the people's axis.
+
+        Raises:
+            ValueError: for a name whose age group ("child#003" -> "child") has no limits.
+        """
+        layers = [cls.for_age_group(policy, name.split("#")[0], **overrides) for name in names]
+        return jax.tree.map(lambda *v: jnp.stack([jnp.asarray(x) for x in v]), *layers)
+
     def init(self, key: jax.Array) -> Any:
         """The wrapped policy's initial state."""
         if self.policy is None:
