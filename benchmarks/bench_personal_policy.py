@@ -71,7 +71,7 @@ def compare(name: str, args: argparse.Namespace) -> pd.DataFrame:
     personal = control.MPC.from_posterior(post, members=8, iterations=args.iterations)
     policies = {
         "basal-bolus": control.BasalBolus(),
-        f"population MPC ({len(others)} {group}s)": population,
+        f"population MPC ({len(others)} others of the {group} group)": population,
         "personal MPC (8 posterior draws)": personal,
     }
     rows = []
