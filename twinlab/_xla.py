@@ -2,11 +2,11 @@
 
 XLA's CPU compiler emits fused kernels through MLIR by default (``xla_cpu_use_fusion_emitters``). For twinlab's
 programs (many small fusions: a patient model integrated minute by minute, differentiated through whole episodes)
-that path costs about three times the compile memory of the classic emitters, with no gain at run time (measured:
-the gradient of a one-day closed-loop episode compiles in 195 MiB instead of 611 MiB, and a 30-patient day runs as
-fast). Binder gives a notebook 1-2 GB, so twinlab turns the MLIR emitters off, unless the user's ``XLA_FLAGS``
-already set that option or a JAX backend is already running (then the setting could not take effect and nothing
-is changed).
+that path costs about three times the compile memory of the classic emitters, with no gain at run time
+(``benchmarks/bench_xla_cpu.py``: the gradient of a one-day closed-loop episode compiles in 155 MiB instead of
+528 MiB, and a 30-patient day runs as fast). Binder gives a notebook 1-2 GB, so twinlab turns the MLIR emitters
+off, unless the user's ``XLA_FLAGS`` already set that option or a JAX backend is already running (then the setting
+could not take effect and nothing is changed).
 """
 
 from __future__ import annotations
