@@ -118,8 +118,9 @@ class SafetyLayer(struct.PyTreeNode):
         Raises:
             ValueError: for a name whose age group ("child#003" -> "child") has no limits.
         """
-        layers = [cls.for_age_group(policy, name.split("#")[0], **overrides) for name in names]
-        return jax.tree.map(lambda *v: jnp.stack([jnp.asarray(x) for x in v]), *layers)
+        from twinlab.control._rollout import stack_policies  # _rollout imports this module
+
+        return stack_policies([cls.for_age_group(policy, name.split("#")[0], **overrides) for name in names])
 
     def init(self, key: jax.Array) -> Any:
         """The wrapped policy's initial state."""
