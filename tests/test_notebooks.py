@@ -17,8 +17,6 @@ NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb")) + sorted(NOTEBOOK_DIR.glob("tea
 IDS = [p.relative_to(NOTEBOOK_DIR).with_suffix("").as_posix() for p in NOTEBOOKS]
 # Binder gives 1-2 GB: each notebook's kernel must peak below this (resident set size, bytes).
 PEAK_RSS_LIMIT_BYTES = 1.5e9
-# Measured over the limit (smoke sizes, this machine); the test fails once they fit, so the mark must then go.
-OVER_MEMORY_BUDGET = {"03_personalise": "its kernel peaks at about 1.9 GB in smoke mode (measured 1917 MiB)"}
 # The kernel's own peak resident set (VmHWM, KiB). Not getrusage's ru_maxrss: Linux carries that high-water mark
 # over fork and exec, so a kernel started by a large test process would report the test process's peak.
 PROBE = "import re\nprint('peak-rss-kib', re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))"
@@ -41,12 +39,7 @@ def test_stored_without_outputs_and_paired(path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_notebook_executes(
-    path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    if path.stem in OVER_MEMORY_BUDGET and path.parent == NOTEBOOK_DIR:
-        reason = f"over Binder's memory budget: {OVER_MEMORY_BUDGET[path.stem]}"
-        request.applymarker(pytest.mark.xfail(raises=AssertionError, strict=True, reason=reason))
+def test_notebook_executes(path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("TWINLAB_SMOKE", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
     # The kernel is a fresh process: give it one CPU device and default dtypes, as a user has.

@@ -13,7 +13,7 @@ from twinlab.glucose._params import MODEL_FIELDS, patient_names, patients
 GROUPS = ("adolescent", "adult", "child")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Prior:
     """Independent log-normal priors on positive parameters: ``log(theta) ~ Normal(loc, scale)``.
 
@@ -43,6 +43,18 @@ class Prior:
             raise ValueError(f"prior locations must be finite and scales positive; got loc={loc}, scale={scale}.")
         object.__setattr__(self, "loc", loc)
         object.__setattr__(self, "scale", scale)
+
+    def __eq__(self, other: object) -> bool:
+        # By value: a prior is static metadata of jit-compiled likelihoods, compared and hashed by JAX's caches.
+        return (
+            isinstance(other, Prior)
+            and self.names == other.names
+            and np.array_equal(self.loc, other.loc)
+            and np.array_equal(self.scale, other.scale)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.names, self.loc.tobytes(), self.scale.tobytes()))
 
     def median(self) -> dict[str, float]:
         """The prior median of each parameter (natural units)."""
