@@ -2,6 +2,17 @@
 
     python benchmarks/bench_personalise.py speed     # NUTS and SVI on a synthetic patient; assimilation, 1 and N people
     python benchmarks/bench_personalise.py real      # held-out 30/60-minute forecast error on the real patients
+    python benchmarks/bench_personalise.py refit     # assimilation against a full refit: forecast scores and time
+
+`refit`: synthetic people (virtual patients with known parameters; the model's fixed parameters are their age
+group's reference patient, as for a real person) are personalised on their first hours of CGM; then new readings
+arrive. At each checkpoint the same posterior is brought up to date three ways: (a) `assimilate`, reading stretch by
+stretch (the particle filter), (b) a full refit by `personalise` on everything so far (same method and settings as
+the first fit), (c) no update (the first posterior's particles carried forward through the inputs, readings ignored).
+Each then forecasts the next hour under the known inputs, scored on the held-out readings by CRPS (mg/dL, lower is
+better) and log score (mean log predictive density, higher is better); persistence (the last reading) is the point
+reference (its CRPS is its absolute error). Time per update: assimilation per reading (after compilation) against
+the refit's wall time (which includes compiling for the longer record: the real cost of a refit).
 
 `real`: for each real person with at least a day and a half of data, the first day personalises the twin (SVI,
 free kp2, Vmx, kabs; population prior; adult reference patient for the rest), then the next 12 hours are replayed
@@ -107,6 +118,95 @@ def _forecast_errors(record: tl.glucose.GlucoseRecord, train_min: int, eval_min:
     return {"errs": errs, "gate": post.ok, "khat": post.extras.get("psis_khat")}
 
 
+def _synthetic_person(name: str, minutes: int, seed: int) -> tl.glucose.GlucoseRecord:
+    """A virtual patient's record: meals every 4-6 h with boluses sized by the carbohydrate ratio, 8 mg/dL CGM noise."""
+    true = tl.glucose.patient(name)
+    rng = np.random.default_rng(seed)
+    meals, m = [], 30
+    while m < minutes:
+        meals.append((m, float(rng.choice([30.0, 45.0, 60.0, 75.0]))))
+        m += int(rng.integers(240, 361))
+    boluses = [(t, g / float(true.therapy.carb_ratio_g_per_u)) for t, g in meals]
+    schedule = tl.glucose.Schedule(meals=meals, boluses=boluses)
+    bg = np.asarray(tl.glucose.simulate(MODEL, true, schedule, minutes=minutes).bg)
+    t = np.arange(0, minutes, 5)
+    y = bg[t] + rng.normal(0.0, 8.0, t.size)
+    return tl.glucose.GlucoseRecord(t.astype(float), y, schedule, minutes=minutes, subject=name)
+
+
+def _scores(fc: bayes.Forecast, after: tl.glucose.GlucoseRecord, origin: int) -> tuple[np.ndarray, np.ndarray]:
+    keep = after.cgm_minute > 0
+    minute, y = after.cgm_minute[keep] + origin, after.cgm_mg_dl[keep]
+    return fc.crps(minute, y), fc.log_score(minute, y)
+
+
+def refit(
+    people: list[str], method: str, fit_h: float, every_h: float, checkpoints: int, horizon: int, drifts: list[float]
+) -> None:
+    free = ("kp2", "Vmx", "kabs")
+    fit_min, every = int(fit_h * 60), int(every_h * 60)
+    labels = [f"assimilate q={q:g}" for q in drifts] + ["refit", "none"]
+    scores: dict[str, dict[str, list[float]]] = {m: {"crps": [], "log": []} for m in labels}
+    scores["persistence"] = {"crps": [], "log": []}
+    per_reading_s: list[float] = []
+    refit_s: list[float] = []
+    for i, name in enumerate(people):
+        record = _synthetic_person(name, fit_min + checkpoints * every + horizon + 1, seed=i)
+        base = bayes.reference_patient(name.split("#")[0])
+        kw = dict(method=method, base=base, svi_steps=1500, num_samples=250, num_warmup=300)
+        t0 = time.perf_counter()
+        post = bayes.personalise(MODEL, record.window(0, fit_min), free, key=jax.random.key(i), **kw)
+        print(f"{name}: first fit {time.perf_counter() - t0:.1f} s, gate {'passed' if post.ok else 'withheld'}")
+        twin = tl.Twin(MODEL, post, record.window(0, fit_min), name)
+        twins = {q: twin for q in drifts}
+        blind = twin
+        for c in range(1, checkpoints + 1):
+            origin = fit_min + c * every
+            new = record.window(origin - every, origin)
+            k = jax.random.key(1000 * i + c)
+            for q in drifts:
+                t0 = time.perf_counter()
+                twins[q] = twins[q].assimilate(new, key=k, glucose_drift_per_sqrt_min=q, allow_withheld=True)
+                elapsed = time.perf_counter() - t0
+                if c > 1:  # the first call compiles
+                    per_reading_s.append(elapsed / max(new.n_readings, 1))
+            unseen = tl.glucose.GlucoseRecord(np.zeros(0), np.zeros(0), new.schedule, minutes=new.minutes)
+            blind = blind.assimilate(unseen, key=k, allow_withheld=True)
+            t0 = time.perf_counter()
+            refitted = bayes.personalise(MODEL, record.window(0, origin), free, key=k, **kw)
+            refit_s.append(time.perf_counter() - t0)
+            fresh = tl.Twin(MODEL, refitted, record.window(0, origin), name)
+            after = record.window(origin, origin + horizon + 1)
+            plan = record.window(origin, origin + horizon).schedule
+            line = [f"  hour {origin / 60:4.1f}"]
+            for label, tw in zip(labels, [*twins.values(), fresh, blind], strict=True):
+                fc = tw.forecast(horizon, key=jax.random.key(7), plan=plan, allow_withheld=True)
+                crps, log = _scores(fc, after, origin)
+                scores[label]["crps"].extend(crps)
+                scores[label]["log"].extend(log)
+                line.append(f"{label} {crps.mean():.1f} / {log.mean():.2f}")
+            last = float(record.window(0, origin).cgm_mg_dl[-1])
+            keep = after.cgm_minute > 0
+            scores["persistence"]["crps"].extend(np.abs(after.cgm_mg_dl[keep] - last))
+            ess = min(tw.posterior.extras["ess_at_readings"].min() for tw in twins.values())
+            line.append(f"refit {refit_s[-1]:.0f} s, particle ESS min {ess:.0f}")
+            print("; ".join(line), flush=True)
+    print("(per checkpoint: mean CRPS mg/dL / mean log score)")
+    n = len(scores["refit"]["crps"])
+    print(
+        f"\n{len(people)} people x {checkpoints} checkpoints, {n} held-out readings within {horizon} min; "
+        f"first fit {fit_h:g} h by {method}, updates every {every_h:g} h"
+    )
+    print(f"{'update':<20}{'CRPS mg/dL':>12}{'log score':>11}")
+    for label, sc in scores.items():
+        log = f"{np.mean(sc['log']):>11.3f}" if sc["log"] else f"{'-':>11}"
+        print(f"{label:<20}{np.mean(sc['crps']):>12.2f}{log}")
+    print(
+        f"time per update: assimilate {np.median(per_reading_s) * 1e3:.1f} ms per reading (median, compiled); "
+        f"refit {np.median(refit_s):.1f} s (median; {np.min(refit_s):.1f}-{np.max(refit_s):.1f})"
+    )
+
+
 def real(datasets: list[str], limit: int | None) -> None:
     totals: dict[str, dict[int, list[float]]] = {m: {30: [], 60: []} for m in ("twin", "population", "persistence")}
     for name in datasets:
@@ -143,10 +243,22 @@ def main(argv: list[str] | None = None) -> None:
     r = sub.add_parser("real")
     r.add_argument("--datasets", nargs="+", default=["d1namo", "shanghai_t1dm"])
     r.add_argument("--limit", type=int, default=None, help="at most this many people per data set")
+    f = sub.add_parser("refit")
+    f.add_argument("--people", nargs="+", default=["adult#002", "adult#006", "adolescent#004", "child#005"])
+    f.add_argument("--method", choices=("svi", "nuts"), default="svi")
+    f.add_argument("--fit-hours", type=float, default=8.0)
+    f.add_argument("--every-hours", type=float, default=2.0)
+    f.add_argument("--checkpoints", type=int, default=4)
+    f.add_argument("--horizon-min", type=int, default=60)
+    f.add_argument("--drift", type=float, nargs="+", default=[0.0, 0.005, 0.01], help="assimilate's glucose drift q")
     args = parser.parse_args(argv)
     os.environ.setdefault("TWINLAB_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
     if args.what == "speed":
         speed(args.days, args.people)
+    elif args.what == "refit":
+        refit(
+            args.people, args.method, args.fit_hours, args.every_hours, args.checkpoints, args.horizon_min, args.drift
+        )
     else:
         real(args.datasets, args.limit)
 

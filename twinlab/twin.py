@@ -147,7 +147,12 @@ class Twin:
             raise io.FormatError(f"{path} holds a {type(obj).__name__}, not a twin; load it with twinlab.io.load.")
         return obj
 
-    def assimilate(self, new_data: GlucoseRecord, *, key: jax.Array, allow_withheld: bool = False) -> Twin:
-        """The twin after ``new_data`` (minute 0 = now): beliefs updated by the particle filter, record extended."""
-        post = assimilate(self.model, self.posterior, new_data, key=key, allow_withheld=allow_withheld)
+    def assimilate(
+        self, new_data: GlucoseRecord, *, key: jax.Array, allow_withheld: bool = False, **kwargs: Any
+    ) -> Twin:
+        """The twin after ``new_data`` (minute 0 = now): beliefs updated by the particle filter, record extended.
+
+        ``kwargs`` go to `tl.bayes.assimilate` (e.g. ``glucose_drift_per_sqrt_min``).
+        """
+        post = assimilate(self.model, self.posterior, new_data, key=key, allow_withheld=allow_withheld, **kwargs)
         return Twin(self.model, post, self.record.append(new_data), self.name)

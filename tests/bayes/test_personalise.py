@@ -155,3 +155,34 @@ def test_a_twin_with_fixed_parameters_follows_its_record():
     assert fc.bg.shape == (1, 56)
     np.testing.assert_allclose(fc.bg[0, [0, 55]], rest.cgm_mg_dl[[0, 11]], atol=0.5)
     assert twin.assimilate(rest, key=jax.random.key(1)).minutes == 240
+
+
+def test_priors_compare_by_value_and_fits_run_back_to_back(fitted):
+    a, b = bayes.population_prior(FREE, group="adult"), bayes.population_prior(FREE, group="adult")
+    assert a == b and hash(a) == hash(b) and a != bayes.population_prior(FREE)
+    # A second fit in the same process, with another prior: the likelihood's static prior is hashed by JAX's caches.
+    fit = fitted[1].split(120)[0]
+    for prior in (a, b):
+        post = bayes.personalise(MODEL, fit, FREE, method="svi", key=jax.random.key(1), prior=prior, svi_steps=20,
+                                 num_samples=25)  # fmt: skip
+        assert post.theta.shape == (4, 25, len(FREE) + 1) and np.all(np.isfinite(post.theta))
+
+
+def test_glucose_drift_lets_the_filter_follow_what_the_model_cannot_explain(fitted):
+    _, _, rest, post = fitted
+    nxt = rest.split(90)[0]
+    # The sensor now reads 30 mg/dL above anything the fitted model predicts: a model error no parameter explains.
+    shifted = replace(nxt, cgm_mg_dl=nxt.cgm_mg_dl + 30.0)
+    last = shifted.cgm_mg_dl[-1]
+
+    def gap(q: float) -> float:
+        p = bayes.assimilate(MODEL, post, shifted, key=jax.random.key(5), glucose_drift_per_sqrt_min=q,
+                             allow_withheld=True)  # fmt: skip
+        bg = np.asarray(p.state.x[:, 12] / p.base.Vg)  # each particle's interstitial glucose now, mg/dL
+        return abs(float(np.median(bg)) - last)
+
+    # A random walk of 0.01 per sqrt(minute) spreads glucose ~10% in 90 minutes: enough to close most of the gap;
+    # without it, reweighting the particles cannot close any of it.
+    assert gap(0.01) < 15.0 and gap(0.0) > 30.0  # measured 10.5 and 37.8 mg/dL
+    with pytest.raises(ValueError, match="glucose_drift_per_sqrt_min"):
+        bayes.assimilate(MODEL, post, nxt, key=jax.random.key(5), glucose_drift_per_sqrt_min=-0.1, allow_withheld=True)

@@ -21,6 +21,7 @@ from twinlab.bayes._personalise import (
 from twinlab.bayes._posterior import Posterior, PosteriorWithheldError
 from twinlab.bayes._prior import Prior, population_prior
 from twinlab.bayes._psis import psis_khat
+from twinlab.bayes._scores import crps_ensemble, log_score_mixture
 
 __all__ = [
     "POOLING_READINGS",
@@ -34,12 +35,14 @@ __all__ = [
     "Prior",
     "WhatIf",
     "assimilate",
+    "crps_ensemble",
     "diagnose",
     "ebfmi",
     "end_states",
     "ess_bulk",
     "ess_tail",
     "forecast",
+    "log_score_mixture",
     "numpyro_model",
     "personalise",
     "personalise_group",

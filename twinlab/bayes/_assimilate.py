@@ -10,6 +10,13 @@ reading for many people at once. It keeps the full (non-Gaussian) posterior and 
 "posterior as the next prior" by SVI keeps only a Gaussian summary and refits the whole history. The price is
 particle degeneracy over long horizons; the effective sample size at each reading is recorded, and the gate withholds
 the result when it falls below 100 particles (refit with NUTS then: `personalise` on the whole record).
+
+Model error. A person is never exactly the model: between readings each particle's glucose masses take a small
+random-walk step in log space (``glucose_drift_per_sqrt_min``, scaled together so the compartments stay in balance).
+Without it the filter can correct a particle's state only by reweighting, and a state the model cannot reach stays
+unreachable. Measured by ``benchmarks/bench_personalise.py refit`` (4 virtual people, 16 checkpoints): next-hour CRPS
+6.67 mg/dL with the default drift, 8.49 without, 8.42 for a full SVI refit on all the data (34 s per refit against
+1.6 ms per reading).
 """
 
 from __future__ import annotations
@@ -23,12 +30,15 @@ import numpy as np
 from jax.scipy.stats import t as student_t
 
 from twinlab.bayes._diagnostics import ESS_PER_CHAIN_MIN, Diagnostics
-from twinlab.bayes._glucose import INFERENCE_SOLVER, STUDENT_DF, record_data, with_params
+from twinlab.bayes._glucose import _GLUCOSE_STATES, INFERENCE_SOLVER, STUDENT_DF, record_data, with_params
 from twinlab.bayes._posterior import Posterior
 from twinlab.glucose._params import PatientParams
 from twinlab.glucose._record import GlucoseRecord
 from twinlab.glucose._uva_padova import GlucoseInputs, UVAPadova
 from twinlab.sim import SimState
+
+#: Default model error of the filter's state (see `assimilate`); chosen by `bench_personalise.py refit`.
+GLUCOSE_DRIFT_PER_SQRT_MIN = 0.01
 
 #: Liu-West discount: the kernel shrinks towards the particle mean by a and adds h^2 = 1 - a^2 of the covariance.
 DISCOUNT = 0.98
@@ -62,8 +72,12 @@ def _filter(
     states: SimState,
     arrays: tuple[jax.Array, ...],
     key: jax.Array,
+    drift_per_sqrt_min: jax.Array | float = 0.0,
 ) -> tuple[jax.Array, jax.Array, SimState, jax.Array, jax.Array]:
-    """Run the filter over a record's minutes. Returns theta, log_sigma, states, ESS per minute and resample flags."""
+    """Run the filter over a record's minutes. Returns theta, log_sigma, states, ESS per minute and resample flags.
+
+    ``drift_per_sqrt_min``: sd of a per-minute random log-scaling of each particle's glucose masses (model error).
+    """
     k = len(free)
     n = theta.shape[0]
     cho, bolus, rate, own, obs_at, obs_val, meal_log_sd_at = arrays
@@ -101,12 +115,19 @@ def _filter(
         x = INFERENCE_SOLVER.step(lambda s, x, a: model.vector_field(s, x, a[0], a[1]), 0.0, st.x, 1.0, (held, params))
         return st.replace(x=x), x[12] / params.Vg
 
+    glucose = jnp.asarray(np.isin(np.arange(13), _GLUCOSE_STATES))
+
     def body(carry: tuple, m: jax.Array) -> tuple[tuple, tuple[jax.Array, jax.Array]]:
         th, ls, st, log_w, key = carry
-        key, k_res = jax.random.split(key)
+        key, k_res, k_drift = jax.random.split(key, 3)
         cho_m = cho[m] * jnp.exp(meal_log_sd_at[m] * meal_eps[:, m])
         ins_m = rate[m] / 60.0 + bolus[m]
         st, bg = jax.vmap(step_one, in_axes=(0, 0, 0, None, None))(th, st, cho_m, ins_m, own[m])
+        # Model error as a random walk in log glucose: the glucose masses of a particle move together, so the
+        # model's internal balance between plasma, tissue and interstitial glucose is kept.
+        drift = jnp.exp(drift_per_sqrt_min * jax.random.normal(k_drift, (n,), dtype=theta.dtype))
+        st = st.replace(x=st.x * jnp.where(glucose, drift[:, None], 1.0))
+        bg = bg * drift
         log_w = weigh(log_w, bg, obs_val[m + 1], obs_at[m + 1], ls)
         (th, ls, st, log_w), ess, did = maybe_resample((th, ls, st, log_w), k_res)
         return (th, ls, st, log_w, key), (jnp.where(obs_at[m + 1], ess, jnp.nan), did)
@@ -143,6 +164,7 @@ def assimilate(
     new_data: GlucoseRecord,
     *,
     key: jax.Array,
+    glucose_drift_per_sqrt_min: float = GLUCOSE_DRIFT_PER_SQRT_MIN,
     allow_withheld: bool = False,
 ) -> Posterior:
     """Update ``post`` with readings that arrived after the data it has seen.
@@ -153,6 +175,9 @@ def assimilate(
         new_data: the readings, meals and insulin since then; its minute 0 is the end of the data ``post`` has seen
             (a reading at minute 0 is a reading at that same instant).
         key: PRNG key.
+        glucose_drift_per_sqrt_min: model error the filter allows: each minute, every particle's glucose masses are
+            scaled together by ``exp(N(0, q^2))`` (q in 1/sqrt(minute); 0 trusts the model exactly, and the state can
+            then only be corrected by reweighting).
         allow_withheld: update a posterior the gate withheld anyway.
 
     Returns:
@@ -167,6 +192,11 @@ def assimilate(
         )
     if not isinstance(new_data, GlucoseRecord):
         raise TypeError(f"new_data must be a tl.glucose.GlucoseRecord; got {type(new_data).__name__}")
+    q = float(glucose_drift_per_sqrt_min)
+    if not (np.isfinite(q) and 0.0 <= q < 0.2):
+        raise ValueError(
+            f"glucose_drift_per_sqrt_min must be finite and in [0, 0.2); got {glucose_drift_per_sqrt_min!r}"
+        )
     arrays = _record_arrays(new_data)
     t_len = new_data.minutes
     shape = post.theta.shape
@@ -174,7 +204,7 @@ def assimilate(
     log_sigma = jnp.log(jnp.asarray(post.sigma_mg_dl.reshape(-1)))
     # Standard promotion inside: the filter mixes index dtypes (int32 from searchsorted, int64 under x64).
     with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"):
-        th, ls, st, ess, did = _filter(model, post.free, post.base, theta, log_sigma, post.state, arrays, key)
+        th, ls, st, ess, did = _filter(model, post.free, post.base, theta, log_sigma, post.state, arrays, key, q)
     ess_at_readings = np.asarray(ess)[~np.isnan(np.asarray(ess))]
     n = theta.shape[0]
     floor = min(ESS_PER_CHAIN_MIN, n / 2)

@@ -21,6 +21,7 @@ from twinlab.bayes._glucose import (
     with_params,
 )
 from twinlab.bayes._posterior import Posterior
+from twinlab.bayes._scores import crps_ensemble, log_score_mixture
 from twinlab.glucose._params import PatientParams
 from twinlab.glucose._record import GlucoseRecord
 from twinlab.glucose._schedule import Schedule
@@ -36,11 +37,13 @@ class Forecast:
         minute: (H + 1,) minutes on the record's clock (the first is the end of the data).
         bg: (S, H + 1) the model's glucose per draw, mg/dL (parameter and meal uncertainty).
         cgm: (S, H + 1) a simulated CGM reading per draw: ``bg`` plus the fitted sensor error (predictive of data).
+        sigma_mg_dl: (S,) each draw's sensor error scale (Student-t with `STUDENT_DF` degrees of freedom), mg/dL.
     """
 
     minute: np.ndarray
     bg: np.ndarray
     cgm: np.ndarray
+    sigma_mg_dl: np.ndarray
 
     def bands(self, mass: float = 0.9, *, readings: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Central credible band holding ``mass``: ``(lower, upper)``, each (H + 1,), mg/dL.
@@ -57,6 +60,35 @@ class Forecast:
     def median(self) -> np.ndarray:
         """(H + 1,) posterior median glucose, mg/dL."""
         return np.median(self.bg, axis=0)
+
+    def _at(self, minute: np.ndarray) -> np.ndarray:
+        """Indices of the forecast's minutes at the readings' ``minute`` (record clock; within the horizon)."""
+        m = np.asarray(minute, dtype=float)
+        idx = np.rint(m - self.minute[0]).astype(int)
+        bad = (idx < 0) | (idx >= self.minute.size) | (np.abs(m - self.minute[0] - idx) > 1e-6)
+        if np.any(bad):
+            raise ValueError(
+                f"readings at minutes {m[bad][:5].tolist()} are not whole minutes within the forecast "
+                f"({self.minute[0]}..{self.minute[-1]}); score readings the forecast covers."
+            )
+        return idx
+
+    def crps(self, minute: np.ndarray, cgm_mg_dl: np.ndarray) -> np.ndarray:
+        """CRPS of each observed reading against the forecast's predictive readings, (n,) mg/dL (lower is better).
+
+        Args:
+            minute: (n,) the readings' minutes on the record's clock (whole minutes within the forecast).
+            cgm_mg_dl: (n,) the readings.
+        """
+        return crps_ensemble(self.cgm[:, self._at(minute)], np.asarray(cgm_mg_dl))
+
+    def log_score(self, minute: np.ndarray, cgm_mg_dl: np.ndarray) -> np.ndarray:
+        """Log posterior predictive density of each observed reading, (n,) in log(1/(mg/dL)) (higher is better).
+
+        Exact for the forecast's draws: a mixture over draws of the sensor's Student-t around each draw's glucose.
+        """
+        loc = self.bg[:, self._at(minute)]
+        return log_score_mixture(loc, self.sigma_mg_dl, np.asarray(cgm_mg_dl), STUDENT_DF)
 
     def to_pandas(self, mass: float = 0.9) -> Any:
         """A table by minute: median and the ``mass`` band of glucose and of a reading."""
@@ -209,7 +241,7 @@ def forecast(
     sigma = post.sigma_mg_dl.reshape(-1)[draws]
     noise = np.asarray(jax.random.t(key, STUDENT_DF, bg.shape, dtype=jnp.float64)) * sigma[:, None]
     minute = data.minutes + np.arange(int(horizon_min) + 1)
-    return Forecast(minute=minute, bg=bg, cgm=bg + noise)
+    return Forecast(minute=minute, bg=bg, cgm=bg + noise, sigma_mg_dl=sigma)
 
 
 def whatif(
