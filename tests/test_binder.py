@@ -68,3 +68,17 @@ def test_binder_scripts_are_executable_and_start_passes_through() -> None:
     assert start.rstrip().endswith('exec "$@"')
     assert "BOKEH_ALLOW_WS_ORIGIN" in start
     assert not (ROOT / "binder" / "requirements.txt").exists(), "one description of the environment, not two"
+
+
+def test_binder_fetches_only_data_sets_it_can_download() -> None:
+    from twinlab import datasets
+
+    post_build = (ROOT / "binder" / "postBuild").read_text()
+    (line,) = [ln for ln in post_build.splitlines() if ln.startswith("twinlab data --download")]
+    names = line.split()[3:]
+    assert names, "Binder fetches the downloadable data sets"
+    for name in names:
+        ds = datasets.DATASETS[name]
+        assert set(ds.urls) == set(ds.files), f"{name} has files without a download address: the build would fail"
+    downloadable = {n for n, ds in datasets.DATASETS.items() if ds.urls and set(ds.urls) == set(ds.files)}
+    assert set(names) == downloadable, "Binder fetches every data set that can be downloaded"

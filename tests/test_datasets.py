@@ -57,3 +57,25 @@ def test_download_is_verified_before_it_lands(monkeypatch, tmp_path):
     with pytest.raises(datasets.DataFileError, match="download of"):
         datasets.fetch("toy", "a.csv", download=True)
     assert not path.exists()
+
+
+def test_the_data_command_lists_downloads_and_reports_what_is_missing(monkeypatch, tmp_path, capsys):
+    from twinlab.cli import main
+
+    source = tmp_path / "remote.csv"
+    source.write_bytes(b"1,2\n")
+    path = _fake_registry(monkeypatch, tmp_path, b"1,2\n", url=source.as_uri())
+    sha = hashlib.sha256(b"3\n").hexdigest()
+    monkeypatch.setitem(datasets.DATASETS, "toy2", datasets.Dataset("toy2", "t", "a lab's website", "none", "none",
+                                                                    {"b.csv": sha}))  # fmt: skip
+    assert main(["data", "toy"]) == 1  # not there yet
+    assert "missing    toy/a.csv" in capsys.readouterr().out
+    assert main(["data", "--download", "toy"]) == 0
+    assert "downloaded toy/a.csv" in capsys.readouterr().out and path.read_bytes() == b"1,2\n"
+    assert main(["data", "toy"]) == 0 and "ok         toy/a.csv" in capsys.readouterr().out
+    assert main(["data", "--download", "toy", "toy2"]) == 1  # no address: says where to get it
+    assert "get it from a lab's website" in capsys.readouterr().out
+    path.write_bytes(b"tampered")
+    assert main(["data", "toy"]) == 1 and "bad        toy/a.csv" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["data", "nope"])

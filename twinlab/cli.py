@@ -1,4 +1,4 @@
-"""The ``twinlab`` command: ``twinlab demo``, ``twinlab serve APP``, ``twinlab --version``."""
+"""The ``twinlab`` command: ``twinlab demo``, ``twinlab serve APP``, ``twinlab data``, ``twinlab --version``."""
 
 from __future__ import annotations
 
@@ -45,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
         help="another websocket origin to allow (a reverse proxy's public host:port); repeatable",
     )
     serve.add_argument("--show", action="store_true", help="open the app in a browser")
+    data = sub.add_parser(
+        "data",
+        help="list the real data sets' files in the cache ($TWINLAB_DATA_DIR), verified; --download fetches those "
+        "with a download address",
+    )
+    data.add_argument("names", nargs="*", help="data sets (default: all registered)")
+    data.add_argument("--download", action="store_true", help="download missing files that have an address")
     return parser
 
 
@@ -82,6 +89,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ServeError as err:
             parser.error(str(err))
         return 0
+    if args.command == "data":
+        from twinlab import datasets
+
+        unknown = [n for n in args.names if n not in datasets.DATASETS]
+        if unknown:
+            parser.error(f"unknown data sets {unknown}; registered: {', '.join(sorted(datasets.DATASETS))}")
+        rows = datasets.status(args.names or None, download=args.download)
+        for name, filename, state, detail in rows:
+            print(f"{state:<10} {name}/{filename}: {detail}")
+        return 0 if all(state in ("ok", "downloaded") for *_, state, _ in rows) else 1
     parser.print_help(sys.stderr)
     return 2
 

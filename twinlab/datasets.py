@@ -25,7 +25,7 @@ from pathlib import Path
 
 from twinlab._atomic import atomic_write_bytes
 
-__all__ = ["DATASETS", "DataFileError", "Dataset", "cache_dir", "fetch", "verify"]
+__all__ = ["DATASETS", "DataFileError", "Dataset", "cache_dir", "fetch", "status", "verify"]
 
 ENV_VAR = "TWINLAB_DATA_DIR"
 
@@ -235,6 +235,36 @@ def fetch(name: str, filename: str, *, download: bool = False) -> Path:
                 f"or {how}."
             )
     return verify(path, ds.files[filename], what)
+
+
+def status(names: list[str] | None = None, *, download: bool = False) -> list[tuple[str, str, str, str]]:
+    """Every registered file of the data sets ``names`` (default: all): is it in the cache, verified?
+
+    Args:
+        names: data set names (keys of ``DATASETS``).
+        download: fetch the missing files that have a download address (each verified before it is kept).
+
+    Returns:
+        One ``(dataset, file, state, detail)`` per file: state "ok" (detail: its path), "downloaded" (its path),
+        "missing" (where to put it and where to get it) or "bad" (the checksum or download error).
+    """
+    rows = []
+    for name in sorted(DATASETS) if names is None else names:
+        ds = _dataset(name)
+        for filename in sorted(ds.files):
+            path = _location(ds, filename)
+            present = path.is_file()
+            try:
+                fetch(name, filename, download=download)
+            except DataFileError as err:
+                state = "bad" if present or (download and filename in ds.urls) else "missing"
+                rows.append((name, filename, state, str(err)))
+                continue
+            except OSError as err:  # network errors of a download
+                rows.append((name, filename, "bad", f"download from {ds.urls[filename]} failed: {err}"))
+                continue
+            rows.append((name, filename, "ok" if present else "downloaded", str(path)))
+    return rows
 
 
 def _download(url: str, path: Path, expected_sha256: str, what: str) -> None:
