@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -82,6 +84,17 @@ ax.fill_between(fc.minute, lo, hi, alpha=0.3, label="90% band of a reading")
 ax.plot(fc.minute, fc.median(), label="median forecast")
 ax.set(xlabel="minute", ylabel="glucose (mg/dL)")
 ax.legend(loc="upper left", fontsize=8)
+
+# %% [markdown]
+# How good is the forecast? A proper score rewards a forecast for being both right and honest about its
+# uncertainty: the CRPS (mg/dL; a point forecast's CRPS is its absolute error, lower is better) and the log score
+# (the log density the forecast gave to what was then read, higher is better).
+
+# %%
+crps = fc.crps(held_out.cgm_minute + minutes, held_out.cgm_mg_dl)
+log_score = fc.log_score(held_out.cgm_minute + minutes, held_out.cgm_mg_dl)
+persistence = np.abs(held_out.cgm_mg_dl - fit.cgm_mg_dl[-1])  # the last reading carried forward
+print(f"next 2 h: CRPS {crps.mean():.1f} mg/dL (persistence {persistence.mean():.1f}), log score {log_score.mean():.2f}")
 
 # %%
 wi = bayes.whatif(model, post, fit, 120, plan=None, changed=tl.glucose.Schedule(boluses=[(0, 2.0)]),
