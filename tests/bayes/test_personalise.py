@@ -186,3 +186,14 @@ def test_glucose_drift_lets_the_filter_follow_what_the_model_cannot_explain(fitt
     assert gap(0.01) < 15.0 and gap(0.0) > 30.0  # measured 10.5 and 37.8 mg/dL
     with pytest.raises(ValueError, match="glucose_drift_per_sqrt_min"):
         bayes.assimilate(MODEL, post, nxt, key=jax.random.key(5), glucose_drift_per_sqrt_min=-0.1, allow_withheld=True)
+
+
+def test_nuts_runs_every_chain_and_reports_progress(fitted, capfd):
+    true, fit, _, _ = fitted
+    short = fit.split(120)[0]
+    post = bayes.personalise(MODEL, short, ("Vmx",), method="nuts", key=jax.random.key(2), base=true, num_warmup=40,
+                             num_samples=30, progress=True)  # fmt: skip
+    out = capfd.readouterr().out
+    assert "NUTS warm-up 4/40" in out and "NUTS warm-up 40/40" in out and "NUTS draws 30/30" in out
+    assert post.method == "nuts" and post.theta.shape == (4, 30, 2) and np.all(np.isfinite(post.theta))
+    assert post.diagnostics.chains == 4 and "mean_leapfrog_steps" in post.extras

@@ -27,8 +27,12 @@ def nuts_independent(
     chains: int,
     max_tree_depth: int = 8,
     target_accept_prob: float = 0.9,
+    progress: bool = False,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Independent posteriors of P people (``data`` and ``lik.base`` lead with P).
+
+    ``progress`` prints the iteration every tenth of the warm-up and of the draws (all people and chains advance
+    together).
 
     Returns:
         ``(samples, stats)``: sites of `numpyro_model` as (chains, samples, P, ...) arrays in constrained space, and
@@ -51,32 +55,44 @@ def nuts_independent(
         init_kernel, sample_kernel = hmc(potential_fn_gen=info.potential_fn, algo="NUTS")
         template = info.param_info.z
 
-        def run(key: jax.Array, lik_i: Any, data_i: Any) -> tuple[dict[str, jax.Array], tuple[jax.Array, ...]]:
+        def init(key: jax.Array, lik_i: Any, data_i: Any) -> Any:
             k_init, k_run = jax.random.split(key)
             leaves, tree = jax.tree.flatten(template)
             keys = list(jax.random.split(k_init, len(leaves)))
-            init = jax.tree.unflatten(
-                tree,
-                [
-                    jax.random.uniform(k, jnp.shape(v), minval=-0.5, maxval=0.5)
-                    for k, v in zip(keys, leaves, strict=True)
-                ],
-            )
-            args = (lik_i, data_i)
-            state = init_kernel(init, warmup, dense_mass=True, target_accept_prob=target_accept_prob,
-                                max_tree_depth=max_tree_depth, model_args=args, rng_key=k_run)  # fmt: skip
-            state, _ = jax.lax.scan(lambda s, _: (sample_kernel(s, model_args=args), None), state, None, length=warmup)
+            z0 = [
+                jax.random.uniform(k, jnp.shape(v), minval=-0.5, maxval=0.5) for k, v in zip(keys, leaves, strict=True)
+            ]
+            return init_kernel(jax.tree.unflatten(tree, z0), warmup, dense_mass=True,
+                               target_accept_prob=target_accept_prob, max_tree_depth=max_tree_depth,
+                               model_args=(lik_i, data_i), rng_key=k_run)  # fmt: skip
 
-            def draw(s: Any, _: None) -> tuple[Any, tuple]:
-                s = sample_kernel(s, model_args=args)
-                return s, (info.postprocess_fn(*args)(s.z), (s.diverging, s.energy, s.num_steps))
+        def step(state: Any, lik_i: Any, data_i: Any) -> Any:
+            return sample_kernel(state, model_args=(lik_i, data_i))
 
-            _, out = jax.lax.scan(draw, state, None, length=samples)
-            return out
+        def record(state: Any, lik_i: Any, data_i: Any) -> tuple:
+            return info.postprocess_fn(lik_i, data_i)(state.z), (state.diverging, state.energy, state.num_steps)
+
+        # (person, chain) pairs: chains share their person's data. The loop over iterations stays outside the
+        # vmaps, so progress is reported once per iteration for the whole batch.
+        def each(f: Any) -> Any:
+            return jax.vmap(jax.vmap(f, in_axes=(0, None, None)))
 
         keys = jax.random.split(key, n_people * chains)
         keys = keys.reshape(n_people, chains, *keys.shape[1:])  # raw uint32 keys carry a trailing axis of 2
-        return jax.vmap(jax.vmap(run, in_axes=(0, None, None)))(keys, liks, datas)
+        state = each(init)(keys, liks, datas)
+
+        def warm(state: Any, i: jax.Array) -> tuple[Any, None]:
+            _report(progress, "warm-up", i, warmup)
+            return each(step)(state, liks, datas), None
+
+        def draw(state: Any, i: jax.Array) -> tuple[Any, tuple]:
+            _report(progress, "draws", i, samples)
+            state = each(step)(state, liks, datas)
+            return state, each(record)(state, liks, datas)
+
+        state, _ = jax.lax.scan(warm, state, jnp.arange(warmup))
+        _, out = jax.lax.scan(draw, state, jnp.arange(samples))
+        return jax.tree.map(lambda v: jnp.moveaxis(v, 0, 2), out)  # (samples, P, chains, ...) -> (P, chains, samples)
 
     with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"):  # NumPyro mixes int and float
         sites, (diverging, energy, steps) = jax.jit(program)(key, liks, datas)
@@ -92,3 +108,15 @@ def nuts_independent(
         "num_steps": np.moveaxis(np.asarray(steps), 0, 2),
     }
     return out, stats
+
+
+def _report(progress: bool, phase: str, i: jax.Array, total: int) -> None:
+    """Print ``phase i/total`` from inside the compiled loop at every tenth of it (nothing when not ``progress``)."""
+    if not progress:
+        return
+    every = max(total // 10, 1)
+
+    def show(i: Any) -> None:
+        print(f"NUTS {phase} {int(i) + 1}/{total}", flush=True)
+
+    jax.lax.cond((i + 1) % every == 0, lambda: jax.debug.callback(show, i), lambda: None)

@@ -187,7 +187,9 @@ def personalise_group(
     lik = GlucoseLikelihood(model=model, base=group_base, prior=prior)
     started = time.perf_counter()
     if method == "nuts" and not hierarchical:
-        samples, stats = nuts_independent(lik, arrays, key, warmup=num_warmup, samples=num_samples, chains=num_chains)
+        samples, stats = nuts_independent(
+            lik, arrays, key, warmup=num_warmup, samples=num_samples, chains=num_chains, progress=progress
+        )
         extras = {"mean_leapfrog_steps": float(np.mean(stats["num_steps"]))}
         joint = None
     elif method == "nuts":
