@@ -10,14 +10,14 @@ a few hours of 5-minute CGM (noise sd 8 mg/dL), meals with known carbohydrate (n
 "kabs"), the other parameters at the adult reference patient. The same arrays feed all three samplers.
 
 How. twinlab runs its own sampler path (`twinlab.bayes._personalise._nuts`, exactly what `personalise_group(...,
-method="nuts", hierarchical=True)` runs: NumPyro NUTS, dense mass matrix, chains vectorised into one batched
+method="nuts", hierarchical=True)` runs: NumPyro NUTS, diagonal mass matrix, chains vectorised into one batched
 simulation). PyMC gets a model with the same priors on the same latent variables; its predicted readings come from
 twinlab's own simulator (`GlucoseLikelihood.predict_one`, vmapped, forward-mode gradient) wrapped as a PyTensor op
 (`pytensor.wrap_jax`, gradient by JAX), so every sampler evaluates the identical simulator and the comparison is of
 the samplers and their overheads. Before any timing the script checks that PyMC's log density (``compile_logp``,
 Jacobians of the log transforms included) equals minus NumPyro's potential energy at a random unconstrained point.
 
-- "twinlab": NumPyro NUTS (target accept 0.9, max tree depth 8, dense metric), 4 chains vectorised in one process.
+- "twinlab": NumPyro NUTS (target accept 0.9, max tree depth 8, diagonal metric), 4 chains vectorised in one process.
 - "pymc": `pm.sample` with PyMC's NUTS (target accept 0.9, max tree depth 8, its default diagonal metric), the
   logp/gradient function compiled by PyTensor's C backend calling the JAX op (forward pass, then a VJP op that runs
   the forward-mode Jacobian: one extra simulation per gradient), chains run one after another (``cores=1``:

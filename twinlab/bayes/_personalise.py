@@ -286,7 +286,11 @@ def _nuts(
         target_accept_prob=0.9,
         init_strategy=init_to_uniform(radius=0.5),
         max_tree_depth=8,
-        dense_mass=True,  # kp2 and Vmx trade off (both lower glucose): a dense metric follows the ridge
+        # Diagonal: the pooled posterior has 2k + P(k + 2) coordinates, too many for a dense metric to be learnt in a
+        # short warm-up. Measured (benchmarks/bench_pymc.py --hours 2 --warmup 200 --draws 200, 4 people): dense
+        # R-hat 1.37, 25 divergences, min ESS 16; diagonal R-hat 1.009, 4 divergences, min ESS 733. (Each person's
+        # own sampler, `nuts_independent`, keeps a dense metric over its few coordinates: kp2 and Vmx trade off.)
+        dense_mass=False,
     )
     mcmc = MCMC(
         kernel,
