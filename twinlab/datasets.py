@@ -260,8 +260,8 @@ def status(names: list[str] | None = None, *, download: bool = False) -> list[tu
                 state = "bad" if present or (download and filename in ds.urls) else "missing"
                 rows.append((name, filename, state, str(err)))
                 continue
-            except OSError as err:  # network errors of a download
-                rows.append((name, filename, "bad", f"download from {ds.urls[filename]} failed: {err}"))
+            except OSError as err:  # a failed download, or an unreadable file
+                rows.append((name, filename, "bad", f"{path}: {err}"))
                 continue
             rows.append((name, filename, "ok" if present else "downloaded", str(path)))
     return rows

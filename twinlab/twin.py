@@ -21,7 +21,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from twinlab.bayes._assimilate import assimilate
+from twinlab.bayes._assimilate import GLUCOSE_DRIFT_PER_SQRT_MIN, assimilate
 from twinlab.bayes._diagnostics import Diagnostics
 from twinlab.bayes._forecast import Forecast, WhatIf, end_states, forecast, whatif
 from twinlab.bayes._glucose import SIGMA_PRIOR_MEDIAN_MG_DL
@@ -148,11 +148,17 @@ class Twin:
         return obj
 
     def assimilate(
-        self, new_data: GlucoseRecord, *, key: jax.Array, allow_withheld: bool = False, **kwargs: Any
+        self,
+        new_data: GlucoseRecord,
+        *,
+        key: jax.Array,
+        glucose_drift_per_sqrt_min: float = GLUCOSE_DRIFT_PER_SQRT_MIN,
+        allow_withheld: bool = False,
     ) -> Twin:
         """The twin after ``new_data`` (minute 0 = now): beliefs updated by the particle filter, record extended.
 
-        ``kwargs`` go to `tl.bayes.assimilate` (e.g. ``glucose_drift_per_sqrt_min``).
+        ``glucose_drift_per_sqrt_min`` is the filter's model error (see `tl.bayes.assimilate`).
         """
-        post = assimilate(self.model, self.posterior, new_data, key=key, allow_withheld=allow_withheld, **kwargs)
+        post = assimilate(self.model, self.posterior, new_data, key=key, allow_withheld=allow_withheld,
+                          glucose_drift_per_sqrt_min=glucose_drift_per_sqrt_min)  # fmt: skip
         return Twin(self.model, post, self.record.append(new_data), self.name)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln, logsumexp
+from scipy.special import logsumexp
+from scipy.stats import t as student_t
 
 
 def crps_ensemble(draws: np.ndarray, observed: np.ndarray) -> np.ndarray:
@@ -31,13 +32,6 @@ def crps_ensemble(draws: np.ndarray, observed: np.ndarray) -> np.ndarray:
     return mean_abs_error - np.sum(spread_weights * x, axis=0) / s**2
 
 
-def student_t_log_pdf(y: np.ndarray, loc: np.ndarray, scale: np.ndarray, df: float) -> np.ndarray:
-    """Log density of a Student-t with ``df`` degrees of freedom (broadcasting), in log(1 / units of y)."""
-    z = (np.asarray(y) - loc) / scale
-    norm = gammaln((df + 1.0) / 2.0) - gammaln(df / 2.0) - 0.5 * np.log(df * np.pi) - np.log(scale)
-    return norm - (df + 1.0) / 2.0 * np.log1p(z**2 / df)
-
-
 def log_score_mixture(loc: np.ndarray, scale: np.ndarray, observed: np.ndarray, df: float) -> np.ndarray:
     """Log predictive density of each observation under an equal-weight mixture of Student-t (higher is better).
 
@@ -57,5 +51,5 @@ def log_score_mixture(loc: np.ndarray, scale: np.ndarray, observed: np.ndarray, 
     if loc.ndim != 2 or scale.shape != loc.shape[:1] or np.shape(observed) != loc.shape[1:]:
         raise ValueError(f"loc must be (S, n), scale (S,), observed (n,); got {loc.shape}, {scale.shape}, "
                          f"{np.shape(observed)}")  # fmt: skip
-    log_p = student_t_log_pdf(np.asarray(observed)[None, :], loc, scale[:, None], df)
+    log_p = student_t.logpdf(np.asarray(observed)[None, :], df, loc=loc, scale=scale[:, None])
     return logsumexp(log_p, axis=0) - np.log(loc.shape[0])
