@@ -42,3 +42,12 @@ build_widgets() {
 test_widgets() {
   (cd extensions/widgets && npm test --silent)
 }
+
+# The benchmark-only peer of benchmarks/bench_traffic.py: torch-geometric-temporal's T-GCN on CPU PyTorch. PyPI ships
+# torch-scatter and torch-sparse as sources only: they compile against the installed torch (minutes). The package
+# itself goes in without its declared dependencies, which pin an old `decorator` that T-GCN does not use.
+install_traffic_peer() {
+  install_twinlab ".[gnn,peers-traffic]"
+  MAX_JOBS=2 .venv/bin/python -m pip install --quiet --no-build-isolation "torch-scatter==2.1.2" "torch-sparse==0.6.18"
+  .venv/bin/python -m pip install --quiet --no-deps "torch-geometric-temporal==0.56.2"
+}

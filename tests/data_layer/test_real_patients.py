@@ -15,6 +15,7 @@ from twinlab.data import (
     estimate_meal,
     glucose_record,
     ingest_frame,
+    intermediate_acting_basal,
     long_acting_basal,
     real_records,
     shanghai_ingest,
@@ -38,6 +39,18 @@ def test_long_acting_as_basal() -> None:
     out = long_acting_basal(t, np.array([24.0, 12.0]), pd.Timestamp("2024-01-05"))
     assert out["rate_u_per_h"].tolist() == [0.5, 1.0, 0.0]
     assert str(out["time_utc"].iloc[-1]) == "2024-01-03 22:00:00"
+
+
+def test_nph_as_basal_spreads_each_dose_over_12_hours_and_overlaps_add() -> None:
+    t = pd.Series(pd.to_datetime(["2024-01-01 07:00", "2024-01-01 13:00"]))
+    out = intermediate_acting_basal(t, np.array([12.0, 6.0]))
+    assert out["rate_u_per_h"].tolist() == [1.0, 1.5, 0.5, 0.0]
+    assert [str(x) for x in out["time_utc"]] == [
+        "2024-01-01 07:00:00", "2024-01-01 13:00:00", "2024-01-01 19:00:00", "2024-01-02 01:00:00"
+    ]  # fmt: skip
+    assert intermediate_acting_basal(pd.Series([], dtype="datetime64[ns]"), np.array([])).empty
+    with pytest.raises(ValueError, match="one dose per time"):
+        intermediate_acting_basal(t, np.array([1.0]))
 
 
 def test_record_from_the_store_carries_basal_forward_and_keeps_events() -> None:
@@ -79,7 +92,8 @@ def test_shanghai_every_visit(real_data: Path) -> None:
         assert shanghai_ingest(store, v).already_ingested
     assert totals["quarantined"] == store.count("quarantine") > 0
     reasons = set(store.quarantine()["reason"].str.split(":").str[0])
-    assert {"meal recorded without its content", "intravenous infusion", "premixed or unknown insulin"} <= reasons
+    assert {"meal recorded without its content", "intravenous infusion"} <= reasons
+    assert "unknown insulin" not in reasons, "every insulin named in the data is converted (premixed included)"
     records = real_records("shanghai_t1dm", store)
     assert len(records) == 16 and all(r.n_readings > 300 for r in records.values())
     assert sorted(real_records("d1namo", store)) == [f"d1namo/{i}" for i in range(1, 10)]
@@ -96,6 +110,15 @@ def test_shanghai_record(real_data: Path) -> None:
     mdi = shanghai_record("1006_0")
     rates = {round(r * 24, 6) for _, r in mdi.schedule._basal or ()}
     assert rates & {6.0, 16.0, 8.0}
+    # 1005_0 injects Novolin 30R (30 % regular + 70 % NPH): the regular part is a bolus, the NPH part a 12 h rate.
+    store = Store()
+    shanghai_ingest(store, "1005_0")
+    nph = store.observations("shanghai_t1dm/1005_0", "intermediate_acting_insulin")
+    boluses = store.observations("shanghai_t1dm/1005_0", "bolus").set_index("time_utc")["value"]
+    assert len(nph) == 7
+    np.testing.assert_allclose(boluses.reindex(nph["time_utc"]).to_numpy(), nph["value"].to_numpy() * 0.3 / 0.7)
+    premix = shanghai_record("1005_0", store)
+    assert premix.schedule._basal is not None and max(r for _, r in premix.schedule._basal) > 0
 
 
 def test_d1namo_records(real_data: Path) -> None:

@@ -98,6 +98,22 @@ def test_ensemble_trains_calibrates_and_checkpoints(small, trained):
         np.testing.assert_array_equal(a, b)
 
 
+def test_calibrated_intervals_cover_their_level_on_the_calibration_windows(small, trained):
+    model = trained[0]
+    scale = np.asarray(model.interval_scale)
+    assert scale.shape == (SMALL.horizon_steps, len(traffic.INTERVAL_LEVELS))
+    assert np.all(np.diff(scale, axis=1) >= 0), "multipliers must grow with the level"
+    val = model.predict_windows(small.val)
+    truth = np.asarray(gnn.take_batch(small.val, jnp.arange(small.val.count)).targets) * small.std_mph + small.mean_mph
+    for level in (0.5, 0.8, 0.95):
+        lo, hi = val.interval(level)
+        assert abs(traffic.coverage(np.asarray(lo), np.asarray(hi), truth) - level) < 0.02
+    gaussian = val.replace(interval_scale=None)
+    np.testing.assert_allclose(np.asarray(gaussian.multiplier(0.9)).ravel(), 1.6448536, rtol=1e-6)
+    with pytest.raises(ValueError, match="Fix: pick a level"):
+        val.interval(0.995)
+
+
 def test_streaming_replay_matches_batch_forecasts_and_takes_missing_readings(small, trained):
     model = trained[0]
     twin = traffic.TrafficTwin(model, small.data.steps_per_day, SMALL.input_steps)

@@ -8,7 +8,15 @@
   (`shanghai_record`, `d1namo_record`, `real_records`).
 """
 
-from twinlab.data._align import LONG_ACTING_HOURS, asof, glucose_record, long_acting_basal, real_records
+from twinlab.data._align import (
+    INTERMEDIATE_ACTING_HOURS,
+    LONG_ACTING_HOURS,
+    asof,
+    glucose_record,
+    intermediate_acting_basal,
+    long_acting_basal,
+    real_records,
+)
 from twinlab.data._d1namo import (
     CARB_ENERGY_FRACTION,
     CARB_ENERGY_FRACTION_SD,
@@ -36,6 +44,7 @@ __all__ = [
     "CARB_ENERGY_FRACTION_SD",
     "GLUCOSE_LOINC",
     "GLUCOSE_MG_DL_PER_MMOL_L",
+    "INTERMEDIATE_ACTING_HOURS",
     "LIMITS",
     "LONG_ACTING_HOURS",
     "QUANTITIES",
@@ -61,6 +70,7 @@ __all__ = [
     "ingest_fhir",
     "ingest_file",
     "ingest_frame",
+    "intermediate_acting_basal",
     "long_acting_basal",
     "read_table",
     "real_records",

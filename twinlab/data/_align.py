@@ -11,9 +11,20 @@ import pandas as pd
 from twinlab.data._store import Store, utc_naive
 from twinlab.glucose import GlucoseRecord, Schedule
 
-__all__ = ["LONG_ACTING_HOURS", "asof", "glucose_record", "long_acting_basal", "real_records"]
+__all__ = [
+    "INTERMEDIATE_ACTING_HOURS",
+    "LONG_ACTING_HOURS",
+    "asof",
+    "glucose_record",
+    "intermediate_acting_basal",
+    "long_acting_basal",
+    "real_records",
+]
 
 LONG_ACTING_HOURS = 24.0
+INTERMEDIATE_ACTING_HOURS = 12.0
+"""Hours over which an NPH (isophane) dose is spread: its effective duration is about 12-18 h (onset 1-2 h, peak
+4-12 h; ADA Standards of Care, insulin table); premixed human insulins are injected about every 12 h."""
 
 
 def asof(
@@ -75,6 +86,31 @@ def long_acting_basal(times_utc: pd.Series, doses_u: np.ndarray, end_utc: pd.Tim
     return pd.DataFrame(rows, columns=["time_utc", "rate_u_per_h"])
 
 
+def intermediate_acting_basal(times_utc: pd.Series, doses_u: np.ndarray) -> pd.DataFrame:
+    """NPH (isophane) doses as an equivalent basal rate: ``dose / 12`` U/h for 12 h after each injection.
+
+    The UVA/Padova model has no intermediate-acting insulin either, so each dose (the NPH part of a premixed insulin
+    such as Novolin 30R) is taken as a steady infusion of the same amount over `INTERMEDIATE_ACTING_HOURS`;
+    overlapping doses add. This keeps the amount and the timing to within half a day and ignores NPH's onset and
+    peak (the model then sees the insulin earlier and flatter than it acts).
+
+    Returns:
+        Change points: ``time_utc``, ``rate_u_per_h`` (0 after the last dose's window).
+    """
+    t = pd.to_datetime(pd.Series(times_utc)).reset_index(drop=True)
+    doses = np.asarray(doses_u, np.float64)
+    if len(t) != len(doses):
+        raise ValueError(f"{len(t)} injection times but {len(doses)} doses; give one dose per time.")
+    span = pd.Timedelta(hours=INTERMEDIATE_ACTING_HOURS)
+    steps = [(t.iloc[i], doses[i] / INTERMEDIATE_ACTING_HOURS) for i in range(len(t))]
+    steps += [(t.iloc[i] + span, -doses[i] / INTERMEDIATE_ACTING_HOURS) for i in range(len(t))]
+    if not steps:
+        return pd.DataFrame(columns=["time_utc", "rate_u_per_h"])
+    frame = pd.DataFrame(steps, columns=["time_utc", "delta"]).groupby("time_utc", sort=True)["delta"].sum()
+    rate = np.round(np.cumsum(frame.to_numpy()), 12)  # sums of +d and -d return to exactly 0
+    return pd.DataFrame({"time_utc": frame.index, "rate_u_per_h": rate})
+
+
 def _in_force(points: pd.DataFrame, at: pd.Timestamp) -> float | None:
     before = points[points["time_utc"] <= at]
     return None if before.empty else float(before["rate_u_per_h"].iloc[-1])
@@ -90,6 +126,7 @@ def glucose_record(
     boluses: str = "bolus",
     basal: str = "basal",
     long_acting: str = "long_acting_insulin",
+    intermediate_acting: str = "intermediate_acting_insulin",
     start: Any = None,
     end: Any = None,
     source: str = "",
@@ -98,8 +135,9 @@ def glucose_record(
 
     Readings (``cgm``) are levels; meals (``meals``, g, with their estimate's sd in ``meal_sd``) and boluses (U) are
     events kept at their minute; the basal rate (``basal``, U/h) is carried forward from each change point, plus the
-    equivalent rate of long-acting injections (``long_acting``, U; see `long_acting_basal`). The rate in force at
-    ``start`` starts the record. Streams that are absent are empty.
+    equivalent rates of long-acting injections (``long_acting``, U; see `long_acting_basal`) and of NPH doses
+    (``intermediate_acting``, U; see `intermediate_acting_basal`). The rate in force at ``start`` starts the record.
+    Streams that are absent are empty.
 
     Args:
         store: the store.
@@ -110,6 +148,7 @@ def glucose_record(
         boluses: the boluses' stream (U).
         basal: the basal rate's stream (U/h, change points).
         long_acting: the long-acting injections' stream (U).
+        intermediate_acting: the NPH doses' stream (U), e.g. the NPH part of premixed insulin.
         start: minute 0 (UTC); default the first reading, floored to the minute.
         end: the end of the record (excluded); default one minute after the last reading.
         source: what to record as the data's origin.
@@ -134,7 +173,7 @@ def glucose_record(
             sd_obs.reindex(meal_obs["time_utc"]).fillna(0.0).tolist(), strict=True)
     )  # fmt: skip
     bolus_obs = store.observations(entity_id, boluses, t0, t_end)
-    points = _basal_points(store, entity_id, basal, long_acting, t0, t_end)
+    points = _basal_points(store, entity_id, basal, (long_acting, intermediate_acting), t0, t_end)
     basal_events = None if points.empty else list(zip(minute_of(points["time_utc"]).tolist(),
                                                       points["rate_u_per_h"].tolist(), strict=True))  # fmt: skip
     schedule = Schedule(
@@ -155,20 +194,23 @@ def glucose_record(
 
 
 def _basal_points(
-    store: Store, entity_id: str, basal: str, long_acting: str, t0: pd.Timestamp, t_end: pd.Timestamp
+    store: Store, entity_id: str, basal: str, injected: tuple[str, str], t0: pd.Timestamp, t_end: pd.Timestamp
 ) -> pd.DataFrame:
-    """Change points of pump basal + long-acting equivalent rate within [t0, t_end), the rate at t0 first."""
+    """Change points of pump basal + long- and intermediate-acting equivalent rates in [t0, t_end), t0's rate first."""
     pump = store.observations(entity_id, basal, None, t_end)[["time_utc", "value"]]
     pump = pump.rename(columns={"value": "rate_u_per_h"})
-    shots = store.observations(entity_id, long_acting, None, t_end)
-    la = long_acting_basal(shots["time_utc"], shots["value"].to_numpy(), t_end)
-    if pump.empty and la.empty:
+    long_shots = store.observations(entity_id, injected[0], None, t_end)
+    la = long_acting_basal(long_shots["time_utc"], long_shots["value"].to_numpy(), t_end)
+    nph_shots = store.observations(entity_id, injected[1], None, t_end)
+    nph = intermediate_acting_basal(nph_shots["time_utc"], nph_shots["value"].to_numpy())
+    sources = [frame for frame in (pump, la, nph) if not frame.empty]
+    if not sources:
         return pd.DataFrame(columns=["time_utc", "rate_u_per_h"])
-    times = sorted({*pump["time_utc"], *la["time_utc"]})
+    times = sorted({t for frame in sources for t in frame["time_utc"]})
     in_window = [t for t in times if t0 < t < t_end]
     rows = []
     for t in [t0, *in_window]:
-        rates = [_in_force(pump, t), _in_force(la, t)]
+        rates = [_in_force(frame, t) for frame in sources]
         if all(r is None for r in rates):
             continue  # before any known rate: the patient's own basal
         rows.append((t, sum(r for r in rates if r is not None)))

@@ -13,13 +13,16 @@ What each column becomes (one entity per visit, ``shanghai_t1dm/<patient>_<visit
   ``basal``.
 * long-acting doses of ``Insulin dose - s.c.`` (degludec, glargine, detemir) -> ``long_acting_insulin`` (U), which
   `glucose_record` turns into an equivalent basal rate (``dose / 24`` U/h until the next injection).
+* premixed human insulin (Novolin 30R: 30 % regular + 70 % NPH; Novolin 50R: 50 % + 50 %, as labelled) is split:
+  the regular part -> ``bolus``, the NPH part -> ``intermediate_acting_insulin`` (U), which `glucose_record` turns
+  into an equivalent basal rate (``dose / 12`` U/h for 12 h).
 * ``Dietary intake`` -> ``meal_carbs`` (g) and ``meal_carbs_sd`` (g), estimated from the foods and weights with the
   table in ``data/food_carbs.csv`` (see `estimate_meal`); the source gives no carbohydrate.
 
-Quarantined with their reasons: premixed insulin (Novolin 30R/50R: its NPH part has no counterpart in the model),
-intravenous infusions (their duration is not recorded), meals recorded as "data not available", diary items without
-a weight or with a food the table lacks (the meal keeps the rest, with a wider sd), text in the bolus column. The
-``Non-insulin hypoglycemic agents`` column (acarbose) is not read.
+Quarantined with their reasons: insulins not named above, intravenous infusions (their duration is not
+recorded), meals recorded as "data not available", diary items without a weight or with a food the table lacks (the
+meal keeps the rest, with a wider sd), text in the bolus column. The ``Non-insulin hypoglycemic agents`` column
+(acarbose) is not read.
 """
 
 from __future__ import annotations
@@ -43,8 +46,9 @@ __all__ = ["shanghai_ingest", "shanghai_record", "shanghai_visits"]
 
 _SHORT = ("novolin r", "humulin r", "gansulin r")
 _LONG = ("degludec", "glargine", "detemir")
+_PREMIXED_REGULAR_FRACTION = {"novolin 30r": 0.30, "novolin 50r": 0.50}
 _DOSE = re.compile(r"([A-Za-z][A-Za-z0-9 ]*?)\s*,\s*(\d+(?:\.\d+)?)\s*IU", re.IGNORECASE)
-_PARSER_VERSION = "1"
+_PARSER_VERSION = "2"
 
 
 def shanghai_visits() -> list[str]:
@@ -71,7 +75,7 @@ def _derive(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[int, dict[str, 
     """The numeric columns the mapping reads, and the rows rejected while parsing text."""
     n = len(raw)
     rejected: list[tuple[int, dict[str, Any], str]] = []
-    bolus, long_acting = np.full(n, np.nan), np.full(n, np.nan)
+    bolus, long_acting, nph = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     carbs, carbs_sd = np.full(n, np.nan), np.full(n, np.nan)
     csii = pd.to_numeric(_col(raw, "CSII - bolus").astype("string").str.strip(), errors="coerce").to_numpy(float)
     when = _col(raw, "Date").astype(str).to_numpy()
@@ -89,8 +93,12 @@ def _derive(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[int, dict[str, 
                 long_acting[i] = np.nansum([long_acting[i], units])
             elif name in _SHORT:
                 bolus[i] = np.nansum([bolus[i], units])
+            elif name in _PREMIXED_REGULAR_FRACTION:
+                regular = _PREMIXED_REGULAR_FRACTION[name] * units
+                bolus[i] = np.nansum([bolus[i], regular])
+                nph[i] = np.nansum([nph[i], units - regular])
             else:
-                rejected.append((i, {"time": when[i], "insulin": clean}, f"premixed or unknown insulin: {name}"))
+                rejected.append((i, {"time": when[i], "insulin": clean}, f"unknown insulin: {name}"))
         if not _DOSE.findall(clean):
             rejected.append((i, {"time": when[i], "insulin": clean}, "unparsed insulin text"))
     for i, text in enumerate(_col(raw, "Insulin dose - i.v.")):
@@ -116,6 +124,7 @@ def _derive(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[int, dict[str, 
             "basal": _col(raw, "CSII - basal").astype(object),
             "bolus": bolus,
             "long_acting": long_acting,
+            "nph": nph,
             "carbs": carbs,
             "carbs_sd": carbs_sd,
         }
@@ -139,6 +148,7 @@ def _mapping(visit: str) -> Mapping:
             "basal": sparse("basal", "insulin_rate", "rate", "U/h", text_values={"temporarily suspend": 0.0}),
             "bolus": sparse("bolus", "insulin", "event", "U", skip_zero=True),
             "long_acting": sparse("long_acting_insulin", "insulin", "event", "U"),
+            "nph": sparse("intermediate_acting_insulin", "insulin", "event", "U"),
             "carbs": sparse("meal_carbs", "carbohydrate", "event", "g"),
             "carbs_sd": sparse("meal_carbs_sd", "carbohydrate", "event", "g"),
         },

@@ -6,11 +6,12 @@ checksummed data set registry.
 
 from twinlab.traffic._baselines import coverage, historical_average, last_value, mae_rmse
 from twinlab.traffic._data import SpeedData, load_los_loop, nearby_sensors, speed_data
-from twinlab.traffic._forecast import Forecast, TrafficForecaster, fit_forecaster
+from twinlab.traffic._forecast import INTERVAL_LEVELS, Forecast, TrafficForecaster, fit_forecaster
 from twinlab.traffic._prepare import N_FEATURES, Prepared, Protocol, node_features, prepare
 from twinlab.traffic._twin import TrafficTwin
 
 __all__ = [
+    "INTERVAL_LEVELS",
     "N_FEATURES",
     "Forecast",
     "Prepared",

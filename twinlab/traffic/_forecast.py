@@ -2,7 +2,12 @@
 
 Each member predicts the normalised speed; the forecast is the members' mean, and its variance is the members'
 spread plus a per-horizon noise variance estimated on the validation windows (the part of the error the ensemble
-does not see). Intervals are Gaussian in mph: ``mean ± z(level) * std``.
+does not see). Intervals are ``mean ± q_h(level) * std`` in mph, where ``q_h(level)`` is the ``level`` quantile of the
+standardised absolute errors ``|truth - mean| / std`` on the validation windows at horizon step h (a split-conformal
+scale: road speeds have heavy-tailed errors, so Gaussian multipliers are too wide at 80 % and too narrow at 95 %).
+Without that table (``interval_scale=None``) the multipliers are Gaussian. The validation windows also chose the
+early-stopping epoch, so the calibration is empirical, not a finite-sample guarantee; the benchmark measures coverage
+on the test part.
 """
 
 from __future__ import annotations
@@ -25,7 +30,10 @@ from twinlab.gnn import EpochReport, SpatioTemporalForecaster, TrainConfig, Trai
 from twinlab.gnn import ensemble_apply as _ensemble_apply
 from twinlab.traffic._prepare import N_FEATURES, Prepared
 
-__all__ = ["Forecast", "TrafficForecaster", "fit_forecaster"]
+__all__ = ["INTERVAL_LEVELS", "Forecast", "TrafficForecaster", "fit_forecaster"]
+
+INTERVAL_LEVELS = np.round(np.arange(1, 100) / 100, 2)
+"""(L,) = 0.01, 0.02, ..., 0.99: the central-interval levels at which the calibrated scale is tabulated."""
 
 
 class Forecast(struct.PyTreeNode):
@@ -35,18 +43,36 @@ class Forecast(struct.PyTreeNode):
         mean_mph: (B, H, N) ensemble mean, mph.
         std_mph: (B, H, N) predictive standard deviation (member spread + calibrated noise), mph.
         members_mph: (E, B, H, N) each member's forecast, mph.
+        interval_scale: (H, L) calibrated multipliers of ``std_mph`` at `INTERVAL_LEVELS` per horizon step, or None
+            for Gaussian ones.
     """
 
     mean_mph: jax.Array
     std_mph: jax.Array
     members_mph: jax.Array
+    interval_scale: jax.Array | None = None
 
-    def interval(self, level: float = 0.9) -> tuple[jax.Array, jax.Array]:
-        """``(lower, upper)`` bounds, mph, of the central ``level`` interval."""
+    def multiplier(self, level: float = 0.9) -> jax.Array:
+        """Multipliers of ``std_mph`` giving the central ``level`` interval, (1, ..., H, 1) to match ``std_mph``."""
         if not 0.0 < level < 1.0:
             raise ValueError(f"level must lie in (0, 1); got {level}")
-        z = NormalDist().inv_cdf(0.5 + level / 2)
-        return self.mean_mph - z * self.std_mph, self.mean_mph + z * self.std_mph
+        h = self.mean_mph.shape[-2]
+        shape = (1,) * (self.mean_mph.ndim - 2) + (h, 1)
+        if self.interval_scale is None:
+            return jnp.full(shape, NormalDist().inv_cdf(0.5 + level / 2), self.mean_mph.dtype)
+        if not INTERVAL_LEVELS[0] <= level <= INTERVAL_LEVELS[-1]:
+            raise ValueError(
+                f"calibrated intervals are tabulated for levels {INTERVAL_LEVELS[0]}..{INTERVAL_LEVELS[-1]}; got "
+                f"{level}. Fix: pick a level in that range, or drop the table (interval_scale=None) for Gaussian ones"
+            )
+        levels = jnp.asarray(INTERVAL_LEVELS, self.mean_mph.dtype)
+        scale = jax.vmap(lambda row: jnp.interp(level, levels, row))(self.interval_scale)
+        return scale.reshape(shape)
+
+    def interval(self, level: float = 0.9) -> tuple[jax.Array, jax.Array]:
+        """``(lower, upper)`` bounds, mph, of the central ``level`` interval (shapes of ``mean_mph``)."""
+        half = self.multiplier(level) * self.std_mph
+        return self.mean_mph - half, self.mean_mph + half
 
 
 @partial(jax.jit, static_argnums=0)
@@ -65,6 +91,7 @@ class TrafficForecaster:
         mean_mph: normalisation mean.
         std_mph: normalisation standard deviation.
         noise_var: (H,) calibrated noise variance per horizon step, in normalised units squared.
+        interval_scale: (H, L) calibrated interval multipliers at `INTERVAL_LEVELS` (None: Gaussian).
     """
 
     graphdef: Any
@@ -73,6 +100,7 @@ class TrafficForecaster:
     mean_mph: float
     std_mph: float
     noise_var: np.ndarray
+    interval_scale: np.ndarray | None = None
 
     @property
     def members(self) -> int:
@@ -94,6 +122,7 @@ class TrafficForecaster:
             mean_mph=jnp.mean(z, axis=0) * self.std_mph + self.mean_mph,
             std_mph=jnp.sqrt(var) * self.std_mph,
             members_mph=z * self.std_mph + self.mean_mph,
+            interval_scale=None if self.interval_scale is None else jnp.asarray(self.interval_scale, z.dtype),
         )
 
     def predict_windows(self, windows: Windows, batch_size: int = 64) -> Forecast:
@@ -105,17 +134,28 @@ class TrafficForecaster:
         return self.from_members(jnp.concatenate(parts, axis=1))
 
 
-def _calibrate(model: TrafficForecaster, windows: Windows) -> np.ndarray:
-    """(H,) noise variance: validation mean squared error of the ensemble mean minus the mean member variance."""
+def _calibrate(model: TrafficForecaster, windows: Windows) -> TrafficForecaster:
+    """The model with its noise variance and interval scale set from ``windows`` (observed targets only).
+
+    noise_var (H,): mean squared error of the ensemble mean minus the mean member variance (normalised units).
+    interval_scale (H, L): per horizon step, the `INTERVAL_LEVELS` quantiles of ``|truth - mean| / std``.
+    """
     parts = []
     for start in range(0, windows.count, 64):
         idx = jnp.arange(start, min(start + 64, windows.count))
         parts.append(np.asarray(model.members_z(take_batch(windows, idx).inputs)))
     z = np.concatenate(parts, axis=1)  # (E, W, H, N)
-    truth = np.asarray(take_batch(windows, jnp.arange(windows.count)).targets)
-    mse = np.mean((z.mean(axis=0) - truth) ** 2, axis=(0, 2))
-    spread = np.mean(z.var(axis=0), axis=(0, 2))
-    return np.maximum(mse - spread, 0.0)
+    batch = take_batch(windows, jnp.arange(windows.count))
+    truth, seen = np.asarray(batch.targets), np.asarray(batch.weights) > 0
+    mean = z.mean(axis=0)
+    count = np.maximum(seen.sum(axis=(0, 2)), 1)
+    mse = np.sum(np.where(seen, (mean - truth) ** 2, 0.0), axis=(0, 2)) / count
+    spread = np.sum(np.where(seen, z.var(axis=0), 0.0), axis=(0, 2)) / count
+    noise_var = np.maximum(mse - spread, 0.0)
+    std = np.sqrt(z.var(axis=0) + noise_var[None, :, None])
+    ratio = np.abs(truth - mean) / np.maximum(std, 1e-12)  # (W, H, N)
+    scale = np.stack([np.quantile(ratio[:, h][seen[:, h]], INTERVAL_LEVELS) for h in range(ratio.shape[1])])  # (H, L)
+    return replace(model, noise_var=noise_var, interval_scale=scale)
 
 
 def fit_forecaster(
@@ -150,4 +190,4 @@ def fit_forecaster(
 
     result = train(make, prep.graph, prep.train, prep.val, config, progress=progress, checkpoint=checkpoint, mesh=mesh)
     model = TrafficForecaster(result.graphdef, result.states, prep.graph, prep.mean_mph, prep.std_mph, np.zeros(h))
-    return replace(model, noise_var=_calibrate(model, prep.val)), result
+    return _calibrate(model, prep.val), result
