@@ -134,6 +134,16 @@ def test_the_builder_form_edits_the_choice_and_asks_for_a_build(page: tuple[Any,
     assert choice["values"] == {"Vmx": 0.07} and choice["free"] == []
     pg.click("[data-testid=build]")
     assert pg.evaluate("window.sent") == [{"type": "build"}]
+    assert pg.is_disabled("[data-testid=insert-cell]"), "nothing to insert before a build"
     pg.evaluate("window.model.push('code', 'twin = ...')")
     assert pg.inner_text("[data-testid=code]") == "twin = ..."
+    pg.click("[data-testid=insert-cell]")  # no JupyterLab on this page: the widget says to copy the code
+    assert "copy the code below" in pg.inner_text("[data-testid=insert-note]")
+    pg.evaluate(
+        """() => document.addEventListener("twinlab:insert-cell", (e) => {
+             window.inserted = e.detail.code; e.preventDefault(); })"""
+    )
+    pg.click("[data-testid=insert-cell]")
+    assert pg.evaluate("window.inserted") == "twin = ..."
+    assert pg.inner_text("[data-testid=insert-note]") == "inserted below"
     log.assert_clean()

@@ -215,3 +215,30 @@ def test_dashboard_opens_in_a_tab(lab: Lab, page: tuple[Any, Any]) -> None:
     frame = pg.frame_locator(".jp-twinlab-dashboard iframe")
     frame.locator("text=glucose board 4217").wait_for(timeout=120_000)
     log.assert_clean()
+
+
+def test_widget_code_becomes_a_cell_below_the_widget(lab: Lab, page: tuple[Any, Any]) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("builder"), nbformat.v4.new_code_cell("last")])
+    (lab.root / "built.ipynb").write_text(nbformat.writes(nb))
+    pg, log = page
+    _open_lab(pg, lab, "/tree/built.ipynb")
+    pg.locator(".jp-NotebookPanel .jp-Cell").nth(1).wait_for(timeout=UI_TIMEOUT_MS)
+    sources = "() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells.map(c => c.source)"
+    # What the builder's "insert as a cell" does: a cancelable event from inside the first cell.
+    taken = pg.evaluate(
+        """() => !document.querySelector(".jp-NotebookPanel .jp-Cell").dispatchEvent(new CustomEvent(
+             "twinlab:insert-cell", { bubbles: true, cancelable: true, detail: { code: "twin = rebuilt()" } }))"""
+    )
+    assert taken, "the extension must cancel the event it handled"
+    assert pg.evaluate(sources) == ["builder", "twin = rebuilt()", "last"]
+    pg.evaluate("() => window.jupyterapp.commands.execute('twinlab:insert-cell', {code: 'x = 2'})")
+    assert pg.evaluate(sources) == ["builder", "twin = rebuilt()", "x = 2", "last"]
+    outside = pg.evaluate(
+        """() => !document.body.dispatchEvent(new CustomEvent(
+             "twinlab:insert-cell", { bubbles: true, cancelable: true, detail: { code: "y = 3" } }))"""
+    )
+    assert not outside, "an event from outside any notebook inserts nothing"
+    assert len(pg.evaluate(sources)) == 4
+    log.assert_clean()

@@ -73,6 +73,8 @@ def check_choice(choice: dict[str, Any]) -> None:
 class TwinBuilder(anywidget.AnyWidget):
     """A form that builds a glucose twin; ``builder.twin`` is the result, ``builder.code`` the code that rebuilds it.
 
+    In JupyterLab with twinlab's extension, the form's "insert as a cell" puts ``code`` in a new cell below its own.
+
     Attributes (synchronised with the browser):
         templates: ``{id: [label, description]}``.
         patients: the virtual patients to start from.

@@ -1,7 +1,8 @@
 /**
  * twinlab's JupyterLab plugin: launcher cards that create a twin notebook from the templates shipped in the Python
  * package (served by twinlab's server extension at `twinlab/templates`), and a command that opens a notebook's or a
- * script's Panel dashboard in a tab (through Panel's server extension at `panel-preview/render/<path>`).
+ * script's Panel dashboard in a tab (through Panel's server extension at `panel-preview/render/<path>`); and (in
+ * `cells.ts`) the twin builder's code inserted as a notebook cell.
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, IFrame, MainAreaWidget } from '@jupyterlab/apputils';
@@ -10,6 +11,8 @@ import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
 import { ServerConnection } from '@jupyterlab/services';
+
+import insertCellPlugin from './cells';
 
 /** One template notebook, as the server extension lists it. */
 interface ITemplate {
@@ -143,4 +146,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+export default [plugin, insertCellPlugin];

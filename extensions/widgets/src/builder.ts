@@ -1,5 +1,11 @@
 // The twin builder's front end: template, person, data, parts and parameter forms (units, bounds); "build" asks
-// Python to build the twin, which sends back the code it ran and its status.
+// Python to build the twin, which sends back the code it ran and its status; "insert as a cell" asks JupyterLab
+// (twinlab's extension, which listens for INSERT_EVENT) to put that code in a new cell below the widget's cell.
+
+/** The DOM event twinlab's JupyterLab extension answers by inserting `detail.code` as a cell (and cancelling it). */
+export const INSERT_EVENT = "twinlab:insert-cell";
+export const NOT_INSERTED =
+  "no JupyterLab with twinlab's extension answered: copy the code below into a cell instead";
 
 interface Spec {
   name: string;
@@ -39,6 +45,12 @@ function make<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<strin
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
   if (text) node.textContent = text;
   return node;
+}
+
+/** Ask the page to insert `code` as a cell below `from`'s cell; true if a listener did (it cancels the event). */
+export function requestInsert(from: HTMLElement, code: string): boolean {
+  const event = new CustomEvent(INSERT_EVENT, { bubbles: true, cancelable: true, detail: { code } });
+  return !from.dispatchEvent(event);
 }
 
 export function withChange(choice: Choice, change: Partial<Choice>): Choice {
@@ -94,6 +106,11 @@ function render({ model, el }: { model: Model; el: HTMLElement }): () => void {
   const build = make("button", { "data-testid": "build" }, "build");
   build.addEventListener("click", () => model.send({ type: "build" }));
   const status = make("div", { "data-testid": "status" });
+  const insert = make("button", { "data-testid": "insert-cell" }, "insert as a cell");
+  const note = make("div", { "data-testid": "insert-note" });
+  insert.addEventListener("click", () => {
+    note.textContent = requestInsert(el, model.get("code")) ? "inserted below" : NOT_INSERTED;
+  });
   const code = make("pre", { "data-testid": "code", style: "background: #f5f5f5; padding: 6px;" });
   const row = (label: string, node: HTMLElement) => {
     const r = make("label", {}, `${label} `);
@@ -103,11 +120,12 @@ function render({ model, el }: { model: Model; el: HTMLElement }): () => void {
   box.append(
     row("template", template), row("virtual person", person), row("minutes of simulated data", minutes),
     make("div", { style: "font-weight: bold" }, "parameters (value, unit [bounds], learn)"), params,
-    build, status, code,
+    build, status, insert, note, code,
   );
   const show = () => {
     status.textContent = model.get("status");
     code.textContent = model.get("code");
+    insert.disabled = model.get("code").trim() === "";
   };
   show();
   model.on("change:status", show);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { withChange } from "../src/builder";
+import { INSERT_EVENT, requestInsert, withChange } from "../src/builder";
 import { formatValue, polylinePoints, scale } from "../src/explorer";
 import { fmt } from "../src/inspector";
 
@@ -45,5 +45,20 @@ describe("inspector", () => {
     expect(fmt("mg/dL")).toBe("mg/dL");
     expect(fmt(null)).toBe("");
     expect(fmt(true)).toBe("true");
+  });
+});
+
+describe("builder cell insertion", () => {
+  it("asks for a cell by a bubbling, cancelable event and reports whether a listener took it", () => {
+    const parent = new EventTarget();
+    const child = { dispatchEvent: (e: Event) => parent.dispatchEvent(e) } as unknown as HTMLElement;
+    expect(requestInsert(child, "x = 1")).toBe(false); // nobody listens: not inserted
+    const seen: string[] = [];
+    parent.addEventListener(INSERT_EVENT, (e) => {
+      seen.push((e as CustomEvent).detail.code);
+      e.preventDefault();
+    });
+    expect(requestInsert(child, "x = 1")).toBe(true);
+    expect(seen).toEqual(["x = 1"]);
   });
 });
