@@ -141,3 +141,4 @@ def test_the_panel_view_replays_and_draws_the_what_if(stream: TrafficStream) -> 
         TrafficDashboard(stream, period_ms=10)
     passed = traffic_dashboard(stream.twin, stream.data, start_step=stream.start_step, horizon_min=15)
     assert passed.note == "model: the 2-member ensemble passed in" and "forecast in 15 min" in passed.status.object
+    assert passed.title == "Traffic twin of 12 sensors"

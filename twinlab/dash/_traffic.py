@@ -67,14 +67,17 @@ def _map(data: dict[str, Any], which: str, title: str) -> hv.Overlay:
 
 def _band(data: pd.DataFrame, label: str, color: str) -> hv.Overlay:
     area = hv.Area(data, "hour", ["lo_mph", "hi_mph"], label=f"{label} {INTERVAL_LEVEL:.0%} interval").opts(
-        color=color, alpha=0.25, line_alpha=0.0, backend="bokeh"
+        color=color, alpha=0.25, line_alpha=0.0, framewise=True, backend="bokeh"
     )
     curve = hv.Curve(data, "hour", "mean_mph", label=f"{label} mean").opts(color=color, line_width=2, backend="bokeh")
     return area * curve
 
 
 def _readings_plot(data: pd.DataFrame) -> hv.Curve:
-    return hv.Curve(data, "hour", "speed_mph", label="readings").opts(color="black", line_width=1.5, backend="bokeh")
+    # framewise: the time axis follows the replay (and the forecast ahead of it) instead of keeping the first range.
+    return hv.Curve(data, "hour", "speed_mph", label="readings").opts(
+        color="black", line_width=1.5, framewise=True, backend="bokeh"
+    )
 
 
 class TrafficDashboard(pn.viewable.Viewer):
@@ -105,11 +108,12 @@ class TrafficDashboard(pn.viewable.Viewer):
         ids = list(stream.sensor_ids)
         self._roads = {_road_label(r): r for r in stream.roads}
         self.horizon = pn.widgets.RadioButtonGroup(
-            label="horizon", options={f"{h} min": h for h in stream.horizons_min}, value=stream.horizon_min
+            label="horizon", options={f"{h} min": h for h in stream.horizons_min}, value=stream.horizon_min, width=250
         )
-        self.sensor = pn.widgets.Select(label="sensor", options=ids, value=ids[0])
-        self.lost = pn.widgets.MultiSelect(label="sensors lost (what-if)", options=ids, value=[], size=8)
-        self.road = pn.widgets.Select(label="road closed (what-if)", options=[_NO_ROAD, *self._roads], value=_NO_ROAD)
+        self.sensor = pn.widgets.Select(label="sensor", options=ids, value=ids[0], width=250)
+        self.lost = pn.widgets.MultiSelect(label="sensors lost (what-if)", options=ids, value=[], size=8, width=250)
+        self.road = pn.widgets.Select(label="road closed (what-if)", options=[_NO_ROAD, *self._roads], value=_NO_ROAD,
+                                      width=250)  # fmt: skip
         self.live = pn.widgets.Toggle(label="live", value=True, color="primary")
         self.status = pn.pane.Markdown("", css_classes=["twinlab-status"])
         self.network = hv.streams.Pipe(data=None)
@@ -201,7 +205,7 @@ class TrafficDashboard(pn.viewable.Viewer):
         planned = hv.DynamicMap(lambda data: _band(data, "forecast", "#1f77b4"), streams=[self.planned])
         changed = hv.DynamicMap(lambda data: _band(data, "what-if", "#ff7f0e"), streams=[self.changed])
         plot = (points * planned * changed).opts(
-            responsive=True, height=300, ylim=SPEED_RANGE_MPH, xlabel="hours since the data's first midnight",
+            responsive=True, height=300, ylim=(0.0, 80.0), xlabel="hours since the data's first midnight",
             ylabel="speed (mph)", legend_position="bottom_left", backend="bokeh",
         )  # fmt: skip
         return pn.pane.HoloViews(plot, sizing_mode="stretch_width")

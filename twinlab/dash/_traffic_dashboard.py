@@ -78,8 +78,9 @@ def traffic_dashboard(
 
     pn.extension()
     hv.extension("bokeh", logo=False)
+    place = ""
     if data is None:
-        data = load_los_loop()
+        data, place = load_los_loop(), " Los Angeles"
         if twin is None:
             data = data.subset(nearby_sensors(data.adjacency, sensors))
     default_start = round(0.8 * data.speed_mph.shape[0])  # where `tl.traffic.prepare` starts the test part
@@ -93,4 +94,5 @@ def traffic_dashboard(
         note = f"model: the {twin.forecaster.members}-member ensemble passed in"
     stream = TrafficStream(twin, data, start_step=default_start if start_step is None else start_step,
                            horizon_min=horizon_min, seed=seed)  # fmt: skip
-    return TrafficDashboard(stream, period_ms=period_ms, note=note)
+    title = f"Traffic twin of {len(data.sensor_ids)}{place} sensors"
+    return TrafficDashboard(stream, period_ms=period_ms, note=note, title=title)
