@@ -22,9 +22,9 @@
 #
 # This notebook: (1) loads the real data (207 sensors, one week of March 2012) with its sensor graph, (2) trains a
 # small deep ensemble of graph GRUs and compares it with simple baselines on the usual protocol, (3) replays test
-# days through the twin as readings arrive, forecasting with intervals, and (4) asks what-ifs: a sensor lost, a
-# road closed. The data are read through `twinlab.datasets` (checksummed): set `TWINLAB_DATA_DIR` to the folder
-# holding `tgcn_los_loop/`.
+# days through the twin as readings arrive, forecasting with intervals, (4) asks what-ifs: a sensor lost, a
+# road closed, and (5) shows it all live on the network in a dashboard. The data are read through `twinlab.datasets`
+# (checksummed): set `TWINLAB_DATA_DIR` to the folder holding `tgcn_los_loop/`.
 
 # %%
 import os
@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
+import twinlab as tl
 from twinlab import gnn, traffic
 
 SMOKE = os.environ.get("TWINLAB_SMOKE") == "1"  # the test suite runs this notebook with small sizes
@@ -144,3 +145,26 @@ for name, fc in (("as is", base), ("sensor lost", lost), ("road closed", closed)
 # or narrows depends on the members and the moment: the printout above shows it for this one). Closing a link
 # changes what flows between the two sensors in the model. `benchmarks/bench_traffic.py` runs the full comparison, with a per-sensor GRU without
 # the graph as a further baseline; its numbers are in `benchmarks/RESULTS.md`.
+
+# %% [markdown]
+# ## 5 · The network live: a dashboard
+#
+# `tl.dash.traffic_dashboard(twin, data)` draws the sensor network, each sensor coloured by its forecast speed at the
+# chosen horizon (15 to 60 minutes), and replays the test days into the twin one five-minute step per tick. The data
+# give no coordinates, so the positions come from a seeded force-directed layout of the adjacency. Hover a sensor for
+# its last reading, forecast and 90% interval. Mark sensors lost or close a road: the what-if map beside the plan,
+# and the selected sensor's second band below, show the twin's answer. The dashboard needs the `dashboards` extra;
+# `twinlab serve apps/traffic_dashboard.py` serves it as an app (there with a quick demo model, trained at start-up
+# on 16 sensors; pass your own twin, as here, for real use).
+
+# %%
+board = tl.dash.traffic_dashboard(twin, data, start_step=prep.split_step)
+board.live.value = False  # driven by hand here; in a served app it ticks every second
+board
+
+# %%
+for _ in range(3):
+    board.tick()
+board.sensor.value = data.sensor_ids[hub]
+board.lost.value = [data.sensor_ids[hub]]  # the what-if: the busiest sensor goes quiet
+print(board.status.object)
