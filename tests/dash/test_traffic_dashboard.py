@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,8 +26,13 @@ def patch() -> traffic.SpeedData:
 
 
 @pytest.fixture(scope="module")
-def trained(patch: traffic.SpeedData) -> tuple[traffic.TrafficTwin, int]:
-    return quick_traffic_twin(patch, epochs=2, seed=0)
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("ckpt") / "demo.npz"
+
+
+@pytest.fixture(scope="module")
+def trained(patch: traffic.SpeedData, checkpoint: Path) -> tuple[traffic.TrafficTwin, int]:
+    return quick_traffic_twin(patch, epochs=2, seed=0, checkpoint=checkpoint)
 
 
 @pytest.fixture
@@ -142,3 +148,27 @@ def test_the_panel_view_replays_and_draws_the_what_if(stream: TrafficStream) -> 
     passed = traffic_dashboard(stream.twin, stream.data, start_step=stream.start_step, horizon_min=15)
     assert passed.note == "model: the 2-member ensemble passed in" and "forecast in 15 min" in passed.status.object
     assert passed.title == "Traffic twin of 12 sensors"
+
+
+@pytest.mark.slow
+def test_the_maps_hover_and_a_checkpoint_reloads_the_same_twin(stream: TrafficStream, checkpoint: Path) -> None:
+    import holoviews as hv
+    from bokeh.models import HoverTool
+
+    from twinlab.dash import traffic_dashboard
+    from twinlab.dash._traffic import _map, _segments
+
+    data = {"nodes": stream.network(30, lost=[stream.sensor_ids[0]]), "roads": _segments(stream, list(stream.roads)),
+            "closed": _segments(stream, []), "selected": stream.sensor_ids[0], "horizon_min": 30}  # fmt: skip
+    figure = hv.render(_map(data, "what_if", "what-if"), backend="bokeh")
+    hover = [t for t in figure.tools if isinstance(t, HoverTool)]
+    assert len(hover) == 1 and [name for name, _ in hover[0].tooltips] == [
+        "sensor", "last reading", "forecast", "90% interval", "state"
+    ]  # fmt: skip
+    loaded = traffic_dashboard(checkpoint, stream.data)  # the demo model, read instead of trained
+    assert loaded.note == "model: the demo ensemble read from demo.npz"
+    assert loaded.stream.start_step == stream.start_step
+    np.testing.assert_allclose(loaded.stream.forecast().mean_mph, stream.forecast().mean_mph, rtol=1e-5)
+    np.testing.assert_allclose(loaded.stream.forecast().std_mph, stream.forecast().std_mph, rtol=1e-4)
+    with pytest.raises(ValueError, match="checkpoint="):
+        quick_traffic_twin(stream.data, load=True)

@@ -2,41 +2,57 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # twinlab.traffic needs the gnn extra; `import twinlab.dash` must not
     from twinlab.traffic import SpeedData, TrafficTwin
 
-__all__ = ["quick_traffic_twin", "traffic_dashboard"]
+__all__ = ["DEMO_HIDDEN", "DEMO_MEMBERS", "quick_traffic_twin", "traffic_dashboard"]
+
+#: The demo model's ensemble size and state size per sensor.
+DEMO_MEMBERS = 2
+DEMO_HIDDEN = 8
 
 
 def quick_traffic_twin(
-    data: SpeedData, *, epochs: int = 5, members: int = 2, hidden: int = 8, seed: int = 0
+    data: SpeedData,
+    *,
+    epochs: int = 5,
+    seed: int = 0,
+    checkpoint: str | os.PathLike[str] | None = None,
+    load: bool = False,
 ) -> tuple[TrafficTwin, int]:
-    """A small graph-GRU ensemble trained in seconds on ``data`` (the usual protocol), as a twin for a demo.
+    """The demo twin: a small graph-GRU ensemble (`DEMO_MEMBERS` x `DEMO_HIDDEN`) trained in seconds on ``data``.
 
     Args:
-        data: the speeds and graph to train on (a patch of a dozen or two sensors keeps it to seconds).
+        data: the speeds and graph (a patch of a dozen or two sensors keeps training to seconds); the usual protocol
+            (`tl.traffic.prepare`) splits them.
         epochs: training epochs (no more than this; early stopping may end sooner).
-        members: ensemble members.
-        hidden: state size per sensor.
         seed: seed of the initial weights, shuffles and node dropout.
+        checkpoint: an ``.npz`` path: where training saves the best states, or with ``load`` where they are read.
+        load: read the states from ``checkpoint`` instead of training (`tl.traffic.load_forecaster`).
 
     Returns:
         ``(twin, split_step)``: the twin and the first step of the test part (the steps it never trained on).
     """
     from twinlab.gnn import TrainConfig
-    from twinlab.traffic import TrafficTwin, fit_forecaster, prepare
+    from twinlab.traffic import TrafficTwin, fit_forecaster, load_forecaster, prepare
 
     prep = prepare(data)
-    config = TrainConfig(epochs=epochs, members=members, batch_size=64, patience=epochs, drop_nodes=0.1,
-                         learning_rate=1e-2, seed=seed)  # fmt: skip
-    model, _ = fit_forecaster(prep, config, hidden=hidden)
+    if load:
+        if checkpoint is None:
+            raise ValueError("load=True reads a checkpoint: pass its path as checkpoint=")
+        model = load_forecaster(prep, checkpoint, members=DEMO_MEMBERS, hidden=DEMO_HIDDEN)
+    else:
+        config = TrainConfig(epochs=epochs, members=DEMO_MEMBERS, batch_size=64, patience=epochs, drop_nodes=0.1,
+                             learning_rate=1e-2, seed=seed)  # fmt: skip
+        model, _ = fit_forecaster(prep, config, hidden=DEMO_HIDDEN, checkpoint=checkpoint)
     return TrafficTwin(model, data.steps_per_day, prep.protocol.input_steps), prep.split_step
 
 
 def traffic_dashboard(
-    twin: TrafficTwin | None = None,
+    twin: TrafficTwin | str | os.PathLike[str] | None = None,
     data: SpeedData | None = None,
     *,
     sensors: int = 16,
@@ -54,11 +70,13 @@ def traffic_dashboard(
     (`twinlab.dash.spring_layout`): the data set gives no coordinates.
 
     Args:
-        twin: a trained `tl.traffic.TrafficTwin`. None trains a quick demo model at start-up (`quick_traffic_twin`:
-            2 members, ``epochs`` epochs, ``sensors`` neighbouring Los Angeles sensors; about 20 s on 2 cores), and
-            the dashboard says so.
+        twin: a trained `tl.traffic.TrafficTwin`; or the path of a demo model's checkpoint (saved by
+            ``quick_traffic_twin(data, checkpoint=path)``: for other configurations, load it with
+            `tl.traffic.load_forecaster` and pass the twin); or None to train the demo model at start-up
+            (`quick_traffic_twin`: ``epochs`` epochs on ``sensors`` neighbouring sensors; about 20 s on 2 cores).
+            The dashboard says which.
         data: the speeds to replay, with the sensors the twin knows in its order. None: the Los Angeles loop data
-            (`tl.traffic.load_los_loop`), the patch of ``sensors`` sensors when the demo model is trained.
+            (`tl.traffic.load_los_loop`), only the patch of ``sensors`` sensors for a demo model.
         sensors: the demo patch's size (sensors reached first by a walk of the graph from the first sensor).
         epochs: the demo model's training epochs.
         start_step: the first step replayed; default the start of the test part (the last 20% of the steps).
@@ -74,14 +92,14 @@ def traffic_dashboard(
 
     from twinlab.dash._traffic import TrafficDashboard
     from twinlab.dash._traffic_stream import TrafficStream
-    from twinlab.traffic import load_los_loop, nearby_sensors
+    from twinlab.traffic import TrafficTwin, load_los_loop, nearby_sensors
 
     pn.extension()
     hv.extension("bokeh", logo=False)
     place = ""
     if data is None:
         data, place = load_los_loop(), " Los Angeles"
-        if twin is None:
+        if not isinstance(twin, TrafficTwin):
             data = data.subset(nearby_sensors(data.adjacency, sensors))
     default_start = round(0.8 * data.speed_mph.shape[0])  # where `tl.traffic.prepare` starts the test part
     if twin is None:
@@ -90,6 +108,10 @@ def traffic_dashboard(
             f"model: a quick demo ensemble ({twin.forecaster.members} graph GRUs, {epochs} epochs, "
             f"{len(data.sensor_ids)} sensors) trained at start-up; pass a twin trained longer for real use"
         )
+    elif not isinstance(twin, TrafficTwin):
+        path = os.fspath(twin)
+        twin, default_start = quick_traffic_twin(data, checkpoint=path, load=True)
+        note = f"model: the demo ensemble read from {os.path.basename(path)}"
     else:
         note = f"model: the {twin.forecaster.members}-member ensemble passed in"
     stream = TrafficStream(twin, data, start_step=default_start if start_step is None else start_step,

@@ -6,7 +6,7 @@ checksummed data set registry.
 
 from twinlab.traffic._baselines import coverage, historical_average, last_value, mae_rmse
 from twinlab.traffic._data import SpeedData, load_los_loop, nearby_sensors, speed_data
-from twinlab.traffic._forecast import INTERVAL_LEVELS, Forecast, TrafficForecaster, fit_forecaster
+from twinlab.traffic._forecast import INTERVAL_LEVELS, Forecast, TrafficForecaster, fit_forecaster, load_forecaster
 from twinlab.traffic._prepare import N_FEATURES, Prepared, Protocol, node_features, prepare
 from twinlab.traffic._twin import TrafficTwin
 
@@ -23,6 +23,7 @@ __all__ = [
     "fit_forecaster",
     "historical_average",
     "last_value",
+    "load_forecaster",
     "load_los_loop",
     "mae_rmse",
     "nearby_sensors",

@@ -26,11 +26,21 @@ import numpy as np
 from flax import nnx, struct
 from jax.sharding import Mesh
 
-from twinlab.gnn import EpochReport, SpatioTemporalForecaster, TrainConfig, TrainResult, Windows, take_batch, train
+from twinlab.gnn import (
+    EpochReport,
+    SpatioTemporalForecaster,
+    TrainConfig,
+    TrainResult,
+    Windows,
+    init_ensemble,
+    load_checkpoint,
+    take_batch,
+    train,
+)
 from twinlab.gnn import ensemble_apply as _ensemble_apply
 from twinlab.traffic._prepare import N_FEATURES, Prepared
 
-__all__ = ["INTERVAL_LEVELS", "Forecast", "TrafficForecaster", "fit_forecaster"]
+__all__ = ["INTERVAL_LEVELS", "Forecast", "TrafficForecaster", "fit_forecaster", "load_forecaster"]
 
 INTERVAL_LEVELS = np.round(np.arange(1, 100) / 100, 2)
 """(L,) = 0.01, 0.02, ..., 0.99: the central-interval levels at which the calibrated scale is tabulated."""
@@ -191,3 +201,36 @@ def fit_forecaster(
     result = train(make, prep.graph, prep.train, prep.val, config, progress=progress, checkpoint=checkpoint, mesh=mesh)
     model = TrafficForecaster(result.graphdef, result.states, prep.graph, prep.mean_mph, prep.std_mph, np.zeros(h))
     return _calibrate(model, prep.val), result
+
+
+def load_forecaster(
+    prep: Prepared,
+    checkpoint: str | os.PathLike[str],
+    *,
+    members: int,
+    hidden: int = 32,
+    layer: str = "gcn",
+) -> TrafficForecaster:
+    """A forecaster from the checkpoint `fit_forecaster` wrote, its intervals calibrated again on ``prep.val``.
+
+    Args:
+        prep: the prepared data it was trained on (the same sensors, protocol and dtype).
+        checkpoint: the ``.npz`` written through ``fit_forecaster(..., checkpoint=path)``.
+        members: its ensemble size.
+        hidden: its state size per sensor.
+        layer: its graph layer.
+
+    Raises:
+        twinlab.gnn.CheckpointError: a missing or damaged file, or one saved with another configuration (the message
+            names the first array that does not fit).
+    """
+    h = prep.protocol.horizon_steps
+    dtype = prep.train.features.dtype
+
+    def make(rngs: nnx.Rngs) -> SpatioTemporalForecaster:
+        return SpatioTemporalForecaster(N_FEATURES, hidden, h, layer=layer, rngs=rngs, dtype=dtype)
+
+    graphdef, template = init_ensemble(make, members, 0)  # the template gives structure and shapes only
+    states, _ = load_checkpoint(checkpoint, template)
+    model = TrafficForecaster(graphdef, states, prep.graph, prep.mean_mph, prep.std_mph, np.zeros(h))
+    return _calibrate(model, prep.val)
