@@ -107,6 +107,7 @@ class TrafficDashboard(pn.viewable.Viewer):
         self.note = note
         ids = list(stream.sensor_ids)
         self._roads = {_road_label(r): r for r in stream.roads}
+        self._segments = _segments(stream, list(stream.roads))  # the network does not move: drawn once
         self.horizon = pn.widgets.RadioButtonGroup(
             label="horizon", options={f"{h} min": h for h in stream.horizons_min}, value=stream.horizon_min, width=250
         )
@@ -141,7 +142,7 @@ class TrafficDashboard(pn.viewable.Viewer):
         horizon = int(self.horizon.value or s.horizon_min)
         sensor = str(self.sensor.value)
         nodes = s.network(horizon, lost, closed)
-        self.network.send({"nodes": nodes, "roads": _segments(s, list(s.roads)), "closed": _segments(s, closed),
+        self.network.send({"nodes": nodes, "roads": self._segments, "closed": _segments(s, closed),
                            "selected": sensor, "horizon_min": horizon})  # fmt: skip
         changed = s.what_if(lost, closed)
         self.readings.send(s.readings(sensor))

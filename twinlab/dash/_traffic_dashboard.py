@@ -73,7 +73,8 @@ def traffic_dashboard(
         twin: a trained `tl.traffic.TrafficTwin`; or the path of a demo model's checkpoint (saved by
             ``quick_traffic_twin(data, checkpoint=path)``: for other configurations, load it with
             `tl.traffic.load_forecaster` and pass the twin); or None to train the demo model at start-up
-            (`quick_traffic_twin`: ``epochs`` epochs on ``sensors`` neighbouring sensors; about 20 s on 2 cores).
+            (`quick_traffic_twin`: ``epochs`` epochs on ``sensors`` neighbouring sensors; about half a minute on 2
+            cores).
             The dashboard says which.
         data: the speeds to replay, with the sensors the twin knows in its order. None: the Los Angeles loop data
             (`tl.traffic.load_los_loop`), only the patch of ``sensors`` sensors for a demo model.
