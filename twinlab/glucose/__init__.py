@@ -2,6 +2,13 @@
 
 from twinlab.glucose._closed_loop import simulate_closed_loop
 from twinlab.glucose._controllers import PID, BasalBolus, BasalBolusState, PIDState
+from twinlab.glucose._exercise import (
+    ExerciseHeld,
+    ExerciseInputs,
+    ExerciseParams,
+    ExerciseUVAPadova,
+    heart_rate_series,
+)
 from twinlab.glucose._metrics import (
     CONSENSUS_TARGETS,
     METRIC_NAMES,
@@ -56,6 +63,10 @@ __all__ = [
     "BasalBolus",
     "BasalBolusState",
     "CGMSensor",
+    "ExerciseHeld",
+    "ExerciseInputs",
+    "ExerciseParams",
+    "ExerciseUVAPadova",
     "GlucoseInputs",
     "GlucoseRecord",
     "InsulinPump",
@@ -77,6 +88,7 @@ __all__ = [
     "glycaemic_metrics",
     "gmi_percent",
     "hbgi",
+    "heart_rate_series",
     "lbgi",
     "meal_days_to_dense",
     "mean_mg_dl",
