@@ -13,8 +13,8 @@ MINUTES = 360
 
 def _inputs(sessions):
     glucose = tl.glucose.schedule_inputs(PATIENT, *(jnp.asarray(a) for a in SCHEDULE.arrays(MINUTES)))
-    hr = jnp.asarray(tl.glucose.heart_rate_series(MINUTES, sessions))
-    return tl.glucose.ExerciseInputs(glucose.cho_g, glucose.insulin_u_per_min, hr)
+    hr = tl.glucose.heart_rate_series(MINUTES, sessions)
+    return tl.glucose.exercise_inputs(glucose.cho_g, glucose.insulin_u_per_min, hr, dtype=jnp.float64)
 
 
 def _bg(sessions):
@@ -49,3 +49,16 @@ def test_heart_rate_series_checks_sessions():
         tl.glucose.heart_rate_series(60, [(10, float("nan"), 120.0)])
     with pytest.raises(ValueError, match="between 30 and 220"):
         tl.glucose.heart_rate_series(60, [(10, 20, 400.0)])
+
+
+def test_exercise_inputs_are_checked():
+    u = tl.glucose.exercise_inputs(np.zeros(3), np.full(3, 0.01), [60.0, 120.0, 60.0], dtype=jnp.float64)
+    assert u.heart_rate_bpm.dtype == jnp.float64 and u.cho_g.shape == (3,)
+    with pytest.raises(ValueError, match="same length"):
+        tl.glucose.exercise_inputs(np.zeros(3), np.zeros(3), np.full(4, 60.0))
+    with pytest.raises(ValueError, match="non-finite"):
+        tl.glucose.exercise_inputs(np.zeros(3), np.zeros(3), [60.0, np.nan, 60.0])
+    with pytest.raises(ValueError, match="between 30 and 220"):
+        tl.glucose.exercise_inputs(np.zeros(3), np.zeros(3), [60.0, 0.0, 60.0])
+    with pytest.raises(ValueError, match=">= 0"):
+        tl.glucose.exercise_inputs([-1.0, 0.0, 0.0], np.zeros(3), np.full(3, 60.0))

@@ -7,6 +7,7 @@ from twinlab.glucose._exercise import (
     ExerciseInputs,
     ExerciseParams,
     ExerciseUVAPadova,
+    exercise_inputs,
     heart_rate_series,
 )
 from twinlab.glucose._metrics import (
@@ -85,6 +86,7 @@ __all__ = [
     "WithSensor",
     "check_patient_params",
     "cv_percent",
+    "exercise_inputs",
     "glycaemic_metrics",
     "gmi_percent",
     "hbgi",

@@ -21,7 +21,7 @@ with the build-up rate ``1 / tau_in`` factored out).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -182,3 +182,42 @@ def heart_rate_series(
             raise ValueError(f"sessions[{i}] has a heart rate of {bpm:g} bpm; give one between 30 and 220 bpm.")
         hr[round(start) : round(start + duration)] = bpm
     return hr
+
+
+def exercise_inputs(cho_g: Any, insulin_u_per_min: Any, heart_rate_bpm: Any, *, dtype: Any = None) -> ExerciseInputs:
+    """Checked per-minute `ExerciseInputs` from three series of the same length.
+
+    Args:
+        cho_g: (n_minutes,) carbohydrate announced at each minute, g (>= 0).
+        insulin_u_per_min: (n_minutes,) insulin rate, U/min (>= 0).
+        heart_rate_bpm: (n_minutes,) heart rate, bpm (30 to 220).
+        dtype: float dtype of the arrays (default: JAX's default float).
+
+    Raises:
+        ValueError: series that are not 1-D, differ in length, hold NaN or infinity, or leave the physical range.
+
+    Example:
+        >>> u = exercise_inputs([0.0, 20.0], [0.01, 0.01], [60.0, 60.0])
+        >>> u.heart_rate_bpm.shape
+        (2,)
+    """
+    named = {"cho_g": cho_g, "insulin_u_per_min": insulin_u_per_min, "heart_rate_bpm": heart_rate_bpm}
+    arrays = {k: np.asarray(v, dtype=np.float64) for k, v in named.items()}
+    shapes = {k: a.shape for k, a in arrays.items()}
+    if any(len(sh) != 1 for sh in shapes.values()) or len(set(shapes.values())) != 1:
+        raise ValueError(
+            f"the three input series must be 1-D and of the same length (one value per minute); got shapes {shapes}. "
+            "Fix: give every series for the same minutes (tl.glucose.heart_rate_series builds a heart rate)."
+        )
+    for name, a in arrays.items():
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"{name} holds {int(np.sum(~np.isfinite(a)))} non-finite value(s); fill or drop them.")
+    if np.any(arrays["cho_g"] < 0) or np.any(arrays["insulin_u_per_min"] < 0):
+        raise ValueError("carbohydrate and insulin must be >= 0 at every minute.")
+    hr = arrays["heart_rate_bpm"]
+    if np.any((hr < 30.0) | (hr > 220.0)):
+        raise ValueError(
+            f"heart_rate_bpm must lie between 30 and 220 bpm; got {hr.min():g} to {hr.max():g}. Fix: check the units "
+            "(beats per minute) and remove sensor dropouts (zeros) before simulating."
+        )
+    return ExerciseInputs(*(jnp.asarray(arrays[k], dtype=dtype) for k in named))

@@ -11,7 +11,14 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from twinlab.glucose import DEFAULT_SOLVER, ExerciseInputs, Schedule, heart_rate_series, schedule_inputs
+from twinlab.glucose import (
+    DEFAULT_SOLVER,
+    ExerciseInputs,
+    Schedule,
+    exercise_inputs,
+    heart_rate_series,
+    schedule_inputs,
+)
 from twinlab.hybrid._model import HR_SCALE_BPM, HybridUVAPadova
 from twinlab.sim import Model, SimState
 
@@ -88,8 +95,8 @@ def simulate_days(
     for schedule, day_sessions in zip(schedules, sessions, strict=True):
         arrays = (jnp.asarray(a, dtype) for a in schedule.arrays(minutes))
         glucose = schedule_inputs(patient, *arrays)
-        hr = jnp.asarray(heart_rate_series(minutes, day_sessions, rest_bpm=rest), dtype)
-        days.append(ExerciseInputs(glucose.cho_g, glucose.insulin_u_per_min, hr))
+        hr = heart_rate_series(minutes, day_sessions, rest_bpm=rest)
+        days.append(exercise_inputs(glucose.cho_g, glucose.insulin_u_per_min, hr, dtype=dtype))
     inputs = jax.tree.map(lambda *a: jnp.stack(a), *days)
     states, bg = _record(reality, params, inputs)
     noise = jax.random.normal(jax.random.key(seed), bg.shape, dtype) * cgm_sd_mg_dl
