@@ -28,10 +28,13 @@ LINKS: tuple[tuple[str, str], ...] = (
 
 
 def compartment_edges() -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """``(senders, receivers)`` node indices of every link in both directions, each of length E = 2 * len(LINKS)."""
+    """``(senders, receivers)`` node indices of every link in both directions, once each, (E,) each.
+
+    A link listed both ways in `LINKS` (plasma <-> tissue glucose) gives two edges, not four.
+    """
     index = {name: i for i, name in enumerate(NODE_NAMES)}
-    pairs = [(index[a], index[b]) for a, b in LINKS]
-    pairs += [(b, a) for a, b in pairs]
+    forward = [(index[a], index[b]) for a, b in LINKS]
+    pairs = list(dict.fromkeys(forward + [(b, a) for a, b in forward]))  # ordered, without repeats
     return tuple(a for a, _ in pairs), tuple(b for _, b in pairs)
 
 
