@@ -19,10 +19,12 @@ from twinlab._xla import apply_cpu_compiler_defaults
 
 apply_cpu_compiler_defaults()
 
-_SUBPACKAGES = ("sim", "glucose", "datasets", "bayes", "data", "io", "gnn", "traffic", "control", "dash", "ui")
+_SUBPACKAGES = (
+    "sim", "glucose", "datasets", "bayes", "data", "io", "gnn", "hybrid", "traffic", "control", "dash", "ui",
+)  # fmt: skip
 
 if TYPE_CHECKING:
-    from twinlab import bayes, control, dash, data, datasets, glucose, gnn, io, sim, traffic, ui
+    from twinlab import bayes, control, dash, data, datasets, glucose, gnn, hybrid, io, sim, traffic, ui
     from twinlab.twin import Twin
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "datasets",
     "glucose",
     "gnn",
+    "hybrid",
     "io",
     "sim",
     "traffic",

@@ -2,6 +2,14 @@
 
 from twinlab.glucose._closed_loop import simulate_closed_loop
 from twinlab.glucose._controllers import PID, BasalBolus, BasalBolusState, PIDState
+from twinlab.glucose._exercise import (
+    ExerciseHeld,
+    ExerciseInputs,
+    ExerciseParams,
+    ExerciseUVAPadova,
+    exercise_inputs,
+    heart_rate_series,
+)
 from twinlab.glucose._metrics import (
     CONSENSUS_TARGETS,
     METRIC_NAMES,
@@ -56,6 +64,10 @@ __all__ = [
     "BasalBolus",
     "BasalBolusState",
     "CGMSensor",
+    "ExerciseHeld",
+    "ExerciseInputs",
+    "ExerciseParams",
+    "ExerciseUVAPadova",
     "GlucoseInputs",
     "GlucoseRecord",
     "InsulinPump",
@@ -74,9 +86,11 @@ __all__ = [
     "WithSensor",
     "check_patient_params",
     "cv_percent",
+    "exercise_inputs",
     "glycaemic_metrics",
     "gmi_percent",
     "hbgi",
+    "heart_rate_series",
     "lbgi",
     "meal_days_to_dense",
     "mean_mg_dl",
