@@ -242,3 +242,42 @@ def test_widget_code_becomes_a_cell_below_the_widget(lab: Lab, page: tuple[Any, 
     assert not outside, "an event from outside any notebook inserts nothing"
     assert len(pg.evaluate(sources)) == 4
     log.assert_clean()
+
+
+def test_builder_renders_in_lab_builds_a_twin_and_writes_its_code_cell(lab: Lab, page: tuple[Any, Any]) -> None:
+    """The whole path a user takes: run the builder's cell in a real kernel, build, insert the code as a cell."""
+    pytest.importorskip("anywidget", reason="the dashboards extra is not installed")
+    import nbformat
+
+    source = "import twinlab as tl\n\nbuilder = tl.ui.TwinBuilder()\nbuilder"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    (lab.root / "builder.ipynb").write_text(nbformat.writes(nb))
+    pg, log = page
+    _open_lab(pg, lab, "/tree/builder.ipynb")
+    pg.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'",
+        timeout=120_000,
+    )
+    pg.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    out = pg.locator(".jp-NotebookPanel .jp-OutputArea")
+    out.locator("[data-testid=build]").wait_for(timeout=180_000)  # the widget's ESM rendered in the output
+    assert out.locator("[data-testid=insert-cell]").is_disabled()
+    out.locator("[data-testid=build]").click()
+    status = out.locator("[data-testid=status]")
+    pg.wait_for_function(
+        "() => document.querySelector('.jp-OutputArea [data-testid=status]')?.textContent.startsWith('built')",
+        timeout=180_000,
+    )
+    assert "twin of adult#001" in status.inner_text()
+    code = out.locator("[data-testid=code]").inner_text()
+    assert "tl.Twin.from_params" in code
+    out.locator("[data-testid=insert-cell]").click()
+    assert out.locator("[data-testid=insert-note]").inner_text() == "inserted below"
+    sources = pg.evaluate(
+        "() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells.map(c => c.source)"
+    )
+    assert len(sources) == 2 and sources[0] == source, sources
+    assert sources[1].strip() == code.strip(), "the new cell holds exactly the code the builder ran"
+    print(f"inserted cell:\n{sources[1]}")
+    log.assert_clean()
