@@ -117,7 +117,7 @@ def main() -> None:
     parser.add_argument("--patience", type=int, default=5)
     parser.add_argument("--drop-nodes", type=float, default=0.05)
     parser.add_argument("--sensors", type=int, default=207, help="a connected patch of this many sensors")
-    parser.add_argument("--loss", choices=("mae", "mse"), default="mae", help="training loss (normalised units)")
+    parser.add_argument("--loss", choices=gnn.LOSSES, default="mae", help="training loss (normalised units)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--torch-threads", type=int, default=1, help="PyTorch threads of the peer row")
     parser.add_argument("--skip-peer", action="store_true", help="leave out the torch-geometric-temporal row")

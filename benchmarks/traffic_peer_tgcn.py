@@ -96,9 +96,11 @@ def fit_predict(prep, args: argparse.Namespace, log=print) -> tuple[np.ndarray, 
     te = _windows_numpy(prep.test)
     n_features, horizon = tr[0].shape[-1], tr[4]
 
+    def per_value(err):  # the same losses as twinlab.gnn.TrainConfig.loss
+        return {"mae": err.abs(), "mse": err**2, "mae+mse": err.abs() + err**2}[args.loss]
+
     def loss_fn(pred, target):
-        err = pred - target
-        return err.abs().mean() if args.loss == "mae" else (err**2).mean()
+        return per_value(pred - target).mean()
 
     def predict(model, w) -> np.ndarray:
         out = []
@@ -112,8 +114,7 @@ def fit_predict(prep, args: argparse.Namespace, log=print) -> tuple[np.ndarray, 
     def val_loss(model) -> float:
         pred = predict(model, va)
         _, y = _gather(va[0], va[1], va[2], va[3], va[4])
-        err = pred - y
-        return float(np.abs(err).mean() if args.loss == "mae" else (err**2).mean())
+        return float(per_value(torch.from_numpy(pred - y)).mean())
 
     forecasts, epoch_seconds, epochs_run = [], [], 0
     for member in range(args.members):

@@ -74,6 +74,8 @@ def test_ensemble_learns_reports_progress_and_stops_early():
     np.testing.assert_allclose(
         gnn.evaluate_loss(result.graphdef, result.states, graph, val_w, "mse"), result.best_val_loss, rtol=1e-5
     )
+    per_kind = {k: gnn.evaluate_loss(result.graphdef, result.states, graph, val_w, k) for k in gnn.LOSSES}
+    np.testing.assert_allclose(per_kind["mae+mse"], per_kind["mae"] + per_kind["mse"], rtol=1e-5)
     frozen = gnn.TrainConfig(epochs=50, batch_size=16, patience=2, learning_rate=0.0)
     stopped = gnn.train(make, graph, train_w, val_w, frozen)
     assert len(stopped.history) == 3  # epoch 0 sets the best; two epochs without improvement end it

@@ -20,6 +20,7 @@ from twinlab.gnn._graph import (
 from twinlab.gnn._layers import GraphAttention, GraphConv, MessagePassing
 from twinlab.gnn._models import LAYERS, GraphGRUCell, SpatioTemporalForecaster, apply
 from twinlab.gnn._train import (
+    LOSSES,
     EpochReport,
     TrainConfig,
     TrainResult,
@@ -33,6 +34,7 @@ from twinlab.gnn._windows import BATCH_AXIS, Batch, Windows, batch_mesh, make_wi
 __all__ = [
     "BATCH_AXIS",
     "LAYERS",
+    "LOSSES",
     "Batch",
     "CheckpointError",
     "EpochReport",

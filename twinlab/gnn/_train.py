@@ -28,7 +28,7 @@ from twinlab.gnn._windows import Batch, Windows, shard_batch, take_batch
 
 __all__ = ["EpochReport", "TrainConfig", "TrainResult", "ensemble_apply", "evaluate_loss", "init_ensemble", "train"]
 
-LOSSES = ("mae", "mse")
+LOSSES = ("mae", "mse", "mae+mse")
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,9 @@ class TrainConfig:
         learning_rate: Adam's step size.
         grad_clip: global gradient-norm clip.
         patience: stop after this many epochs without a better validation loss (all members).
-        loss: ``"mae"`` or ``"mse"`` on observed targets (in the normalised units of the data).
+        loss: ``"mae"``, ``"mse"`` or their sum ``"mae+mse"`` on observed targets (normalised units): the sum is
+            linear in small errors (like MAE) and quadratic in large ones (like MSE), so it weighs typical errors
+            and large ones (congestion onsets) both.
         members: ensemble size E (members differ in initial weights and in the order of the windows).
         drop_nodes: fraction of nodes whose input features are zeroed in each training window, so the model learns
             to forecast with sensors missing (zero features mean "missing": keep an observed flag among them).
@@ -115,7 +117,7 @@ def ensemble_apply(graphdef: Any, states: Any, inputs: jax.Array, graph: jraph.G
 
 def _loss(kind: str, pred: jax.Array, batch: Batch) -> jax.Array:
     err = pred - batch.targets.astype(pred.dtype)
-    per = jnp.abs(err) if kind == "mae" else jnp.square(err)
+    per = {"mae": jnp.abs(err), "mse": jnp.square(err), "mae+mse": jnp.abs(err) + jnp.square(err)}[kind]
     w = batch.weights.astype(pred.dtype)
     return jnp.sum(w * per) / jnp.maximum(jnp.sum(w), 1.0)
 
