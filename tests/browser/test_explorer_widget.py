@@ -121,9 +121,19 @@ def test_the_builder_form_edits_the_choice_and_asks_for_a_build(page: tuple[Any,
         "choice": {"template": "fixed", "patient": "adult#001", "minutes": 240, "seed": 0, "values": {},
                    "free": ["Vmx"], "n_particles": 256},
         "code": "", "status": "",
+        "graph": {"nodes": [{"id": "data", "part": "data source", "label": "simulated day", "column": 0},
+                            {"id": "twin", "part": "twin", "label": "tl.Twin", "column": 1}],
+                  "edges": [["data", "twin"]]},
     }  # fmt: skip
     pg.evaluate(BUILDER, [(BUNDLE.parent / "builder.js").read_text(), state])
     assert pg.get_by_text("mg/kg/min per pmol/L [0.0100, 0.100]").count() == 1
+    assert (pg.locator("[data-testid=part-data]").text_content() or "").startswith("data source")
+    assert pg.locator("[data-testid=edge-data-twin]").count() == 1
+    pg.evaluate(
+        """window.model.push('graph', {nodes: [{id: 'data', part: 'data source', label: 'x', column: 0},
+             {id: 'fit', part: 'personalisation', label: 'particle filter', column: 1}], edges: [['data', 'fit']]})"""
+    )
+    assert pg.locator("[data-testid=part-twin]").count() == 0 and pg.locator("[data-testid=part-fit]").count() == 1
     pg.select_option("[data-testid=template]", "learn")
     pg.select_option("[data-testid=patient]", "adult#002")
     pg.fill("[data-testid=param-Vmx]", "0.07")

@@ -60,3 +60,18 @@ def test_the_synchronised_state_is_json(builder) -> None:
     state = builder.get_state()
     assert "export default" in state["_esm"] or "render" in state["_esm"]
     json.dumps(state, allow_nan=False)  # what the kernel sends the browser
+
+
+def test_the_composition_graph_follows_the_choice(builder: tl.ui.TwinBuilder) -> None:
+    graph = builder.graph
+    parts = {n["id"]: n for n in graph["nodes"]}
+    assert set(parts) == {"data", "params", "simulator", "personalise", "twin"}
+    assert parts["personalise"]["label"].startswith("none: fixed parameters")
+    assert all(a in parts and b in parts for a, b in graph["edges"]) and ["personalise", "twin"] in graph["edges"]
+    builder.choice = {**builder.choice, "template": "learn", "free": ["Vmx"], "n_particles": 300}
+    parts = {n["id"]: n for n in builder.graph["nodes"]}
+    assert parts["personalise"]["label"] == "particle filter, 300 particles (prior ensemble)"
+    assert parts["params"]["label"].endswith("learn Vmx")
+    shown = builder.graph
+    builder.choice = {**builder.choice, "minutes": 5}  # out of bounds: the last valid composition stays
+    assert builder.graph == shown

@@ -47,6 +47,32 @@ def _code(choice: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def composition(choice: dict[str, Any]) -> dict[str, Any]:
+    """The parts the twin of ``choice`` is composed of, as a graph the form draws: the same parts `_code` writes.
+
+    Returns:
+        ``{"nodes": [{"id", "part", "label", "column"}], "edges": [[from_id, to_id], ...]}``; columns 0-2 run from
+        the inputs (data, parameters, simulator) through the personalisation to the twin.
+    """
+    p, minutes = choice["patient"], int(choice["minutes"])
+    changed = sorted(choice.get("values", {}))
+    if choice["template"] == "fixed":
+        params = f"{p}'s parameters" + (f", {', '.join(changed)} set in the form" if changed else "")
+        method = "none: fixed parameters (point posterior)"
+    else:
+        params = f"population prior around {p}; learn {', '.join(choice.get('free', []))}"
+        method = f"particle filter, {int(choice.get('n_particles', 0))} particles (prior ensemble)"
+    nodes = [
+        {"id": "data", "part": "data source", "label": f"simulated CGM day of {p}, {minutes} min", "column": 0},
+        {"id": "params", "part": "parameters", "label": params, "column": 0},
+        {"id": "simulator", "part": "simulator", "label": "UVA/Padova 2008 (tl.glucose.UVAPadova)", "column": 0},
+        {"id": "personalise", "part": "personalisation", "label": method, "column": 1},
+        {"id": "twin", "part": "twin", "label": "tl.Twin: simulator + posterior + record", "column": 2},
+    ]
+    edges = [["data", "personalise"], ["params", "personalise"], ["simulator", "personalise"], ["personalise", "twin"]]
+    return {"nodes": nodes, "edges": edges}
+
+
 def check_choice(choice: dict[str, Any]) -> None:
     """Raise ValueError naming the first field of ``choice`` that is out of its bounds or unknown."""
     if choice.get("template") not in TEMPLATES:
@@ -82,6 +108,7 @@ class TwinBuilder(anywidget.AnyWidget):
         choice: what is chosen: template, patient, minutes, seed, values (changed parameters, in their units),
             free (parameters to learn), n_particles.
         code: the Python the last build ran.
+        graph: the chosen composition as a graph (`composition`), drawn by the form.
         status: the last build's outcome, or what was wrong with the choice.
     """
 
@@ -93,6 +120,7 @@ class TwinBuilder(anywidget.AnyWidget):
     defaults: traitlets.Dict[str, Any] = traitlets.Dict().tag(sync=True)
     code = traitlets.Unicode("").tag(sync=True)
     status = traitlets.Unicode("").tag(sync=True)
+    graph: traitlets.Dict[str, Any] = traitlets.Dict().tag(sync=True)
 
     def __init__(self, patient_name: str = "adult#001") -> None:
         base = patient(patient_name)
@@ -107,6 +135,15 @@ class TwinBuilder(anywidget.AnyWidget):
         )  # fmt: skip
         self.twin: Twin | None = None
         self.on_msg(self._on_msg)
+        self.observe(self._compose, names="choice")
+        self._compose(None)
+
+    def _compose(self, _change: Any) -> None:
+        try:
+            check_choice(dict(self.choice))
+        except (ValueError, TypeError, KeyError):
+            return  # the form shows the last valid composition; "build" says what is wrong
+        self.graph = composition(dict(self.choice))
 
     def _on_msg(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
         if content.get("type") == "build":

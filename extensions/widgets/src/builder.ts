@@ -26,6 +26,12 @@ interface Choice {
   n_particles: number;
 }
 
+/** The composition the Python side derives from the choice (`twinlab.ui._builder.composition`). */
+export interface Composition {
+  nodes: { id: string; part: string; label: string; column: number }[];
+  edges: [string, string][];
+}
+
 interface Model {
   get(name: "templates"): Record<string, [string, string]>;
   get(name: "patients"): string[];
@@ -33,6 +39,7 @@ interface Model {
   get(name: "defaults"): Record<string, number>;
   get(name: "choice"): Choice;
   get(name: "code" | "status"): string;
+  get(name: "graph"): Composition;
   set(name: "choice", value: Choice): void;
   save_changes(): void;
   send(content: object): void;
@@ -51,6 +58,65 @@ function make<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<strin
 export function requestInsert(from: HTMLElement, code: string): boolean {
   const event = new CustomEvent(INSERT_EVENT, { bubbles: true, cancelable: true, detail: { code } });
   return !from.dispatchEvent(event);
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+const BOX = { width: 270, height: 46, gapX: 40, gapY: 12 };
+
+/** Box positions: columns left to right, nodes of a column top to bottom in the given order. */
+export function layout(graph: Composition): Record<string, { x: number; y: number }> {
+  const rows: Record<number, number> = {};
+  const out: Record<string, { x: number; y: number }> = {};
+  const columnHeight = (c: number) => graph.nodes.filter((n) => n.column === c).length;
+  const tallest = Math.max(1, ...graph.nodes.map((n) => columnHeight(n.column)));
+  for (const n of graph.nodes) {
+    const row = rows[n.column] ?? 0;
+    rows[n.column] = row + 1;
+    const offset = ((tallest - columnHeight(n.column)) * (BOX.height + BOX.gapY)) / 2; // centre short columns
+    out[n.id] = { x: 4 + n.column * (BOX.width + BOX.gapX), y: 4 + offset + row * (BOX.height + BOX.gapY) };
+  }
+  return out;
+}
+
+function svgEl(tag: string, attrs: Record<string, string>, text = ""): SVGElement {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text) node.textContent = text;
+  return node;
+}
+
+function drawComposition(svg: SVGSVGElement, graph: Composition): void {
+  svg.replaceChildren();
+  const at = layout(graph);
+  const columns = Math.max(0, ...graph.nodes.map((n) => n.column)) + 1;
+  const bottom = Math.max(0, ...Object.values(at).map((p) => p.y)) + BOX.height + 4;
+  svg.setAttribute("width", String(columns * (BOX.width + BOX.gapX)));
+  svg.setAttribute("height", String(bottom));
+  const marker = svgEl("marker", { id: "twinlab-arrow", viewBox: "0 0 10 10", refX: "10", refY: "5",
+    markerWidth: "6", markerHeight: "6", orient: "auto-start-reverse" });
+  marker.append(svgEl("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#555" }));
+  const defs = svgEl("defs", {});
+  defs.append(marker);
+  svg.append(defs);
+  for (const [from, to] of graph.edges) {
+    const a = at[from], b = at[to];
+    if (!a || !b) continue;
+    svg.append(svgEl("line", {
+      x1: String(a.x + BOX.width), y1: String(a.y + BOX.height / 2), x2: String(b.x), y2: String(b.y + BOX.height / 2),
+      stroke: "#555", "marker-end": "url(#twinlab-arrow)", "data-testid": `edge-${from}-${to}`,
+    }));
+  }
+  for (const n of graph.nodes) {
+    const p = at[n.id];
+    const g = svgEl("g", { "data-testid": `part-${n.id}` });
+    g.append(svgEl("rect", { x: String(p.x), y: String(p.y), width: String(BOX.width), height: String(BOX.height),
+      rx: "5", fill: "#eef4fb", stroke: "#4a78a8" }));
+    g.append(svgEl("text", { x: String(p.x + 6), y: String(p.y + 16), "font-weight": "bold", "font-size": "12" }, n.part));
+    const label = n.label.length > 44 ? `${n.label.slice(0, 43)}…` : n.label; // the whole label is the tooltip
+    g.append(svgEl("text", { x: String(p.x + 6), y: String(p.y + 34), "font-size": "11" }, label));
+    g.append(svgEl("title", {}, `${n.part}: ${n.label}`));
+    svg.append(g);
+  }
 }
 
 export function withChange(choice: Choice, change: Partial<Choice>): Choice {
@@ -105,6 +171,8 @@ function render({ model, el }: { model: Model; el: HTMLElement }): () => void {
 
   const build = make("button", { "data-testid": "build" }, "build");
   build.addEventListener("click", () => model.send({ type: "build" }));
+  const graph = document.createElementNS(SVG, "svg") as SVGSVGElement;
+  graph.setAttribute("data-testid", "composition");
   const status = make("div", { "data-testid": "status" });
   const insert = make("button", { "data-testid": "insert-cell" }, "insert as a cell");
   const note = make("div", { "data-testid": "insert-note" });
@@ -120,6 +188,7 @@ function render({ model, el }: { model: Model; el: HTMLElement }): () => void {
   box.append(
     row("template", template), row("virtual person", person), row("minutes of simulated data", minutes),
     make("div", { style: "font-weight: bold" }, "parameters (value, unit [bounds], learn)"), params,
+    make("div", { style: "font-weight: bold" }, "composition"), graph,
     build, status, insert, note, code,
   );
   const show = () => {
@@ -127,12 +196,16 @@ function render({ model, el }: { model: Model; el: HTMLElement }): () => void {
     code.textContent = model.get("code");
     insert.disabled = model.get("code").trim() === "";
   };
+  const redraw = () => drawComposition(graph, model.get("graph") ?? { nodes: [], edges: [] });
   show();
+  redraw();
   model.on("change:status", show);
   model.on("change:code", show);
+  model.on("change:graph", redraw);
   return () => {
     model.off("change:status", show);
     model.off("change:code", show);
+    model.off("change:graph", redraw);
   };
 }
 

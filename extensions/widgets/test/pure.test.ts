@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { INSERT_EVENT, requestInsert, withChange } from "../src/builder";
+import { INSERT_EVENT, layout, requestInsert, withChange } from "../src/builder";
 import { formatValue, polylinePoints, scale } from "../src/explorer";
 import { fmt } from "../src/inspector";
 
@@ -60,5 +60,22 @@ describe("builder cell insertion", () => {
     });
     expect(requestInsert(child, "x = 1")).toBe(true);
     expect(seen).toEqual(["x = 1"]);
+  });
+});
+
+describe("builder composition", () => {
+  it("lays parts out in columns, left to right, the shorter columns centred", () => {
+    const at = layout({
+      nodes: [
+        { id: "data", part: "data source", label: "", column: 0 },
+        { id: "params", part: "parameters", label: "", column: 0 },
+        { id: "fit", part: "personalisation", label: "", column: 1 },
+      ],
+      edges: [["data", "fit"], ["params", "fit"]],
+    });
+    expect(at.data.x).toBe(at.params.x);
+    expect(at.params.y).toBeGreaterThan(at.data.y);
+    expect(at.fit.x).toBeGreaterThan(at.data.x);
+    expect(at.fit.y).toBeCloseTo((at.data.y + at.params.y) / 2);
   });
 });
