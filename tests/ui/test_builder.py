@@ -48,7 +48,8 @@ def test_a_learning_twin_from_the_message_the_button_sends(builder: tl.ui.TwinBu
     [({"values": {"Vmx": 5.0}}, "Vmx = 5.0 mg/kg/min per pmol/L lies outside"),
      ({"patient": "adult#099"}, "unknown virtual patient"),
      ({"template": "learn", "free": []}, "at least one parameter"),
-     ({"minutes": 10}, "minutes of data")],
+     ({"minutes": 10}, "minutes of data"),
+     ({"data": "d1namo/42"}, "is not available here")],
 )  # fmt: skip
 def test_a_bad_choice_is_not_built_and_says_why(builder: tl.ui.TwinBuilder, change: dict, message: str) -> None:
     builder.choice = {**builder.choice, **change}
@@ -75,3 +76,21 @@ def test_the_composition_graph_follows_the_choice(builder: tl.ui.TwinBuilder) ->
     shown = builder.graph
     builder.choice = {**builder.choice, "minutes": 5}  # out of bounds: the last valid composition stays
     assert builder.graph == shown
+
+
+def test_a_variational_twin_and_its_code(builder: tl.ui.TwinBuilder) -> None:
+    builder.choice = {**builder.choice, "template": "svi", "free": ["Vmx"], "minutes": 120}
+    assert {n["id"]: n for n in builder.graph["nodes"]}["personalise"]["label"].startswith("variational inference")
+    twin = builder.build()
+    assert twin is not None and twin.posterior.method == "svi" and twin.posterior.free == ("Vmx",)
+    assert "method='svi'" in builder.code
+
+
+def test_a_real_person_as_the_data_source(builder: tl.ui.TwinBuilder, real_data: Path) -> None:
+    assert "d1namo/1" in tl.ui.TwinBuilder().sources
+    builder.choice = {**builder.choice, "data": "d1namo/3", "minutes": 180}
+    twin = builder.build()
+    assert twin is not None and twin.record.subject == "d1namo/3" and twin.minutes == 180
+    assert "tl.data.d1namo_record(3).window(0, 180)" in builder.code
+    np.testing.assert_array_equal(_run(builder.code).record.cgm_mg_dl, twin.record.cgm_mg_dl)
+    assert "d1namo/3 (real)" in {n["id"]: n for n in builder.graph["nodes"]}["data"]["label"]

@@ -12,6 +12,7 @@ import anywidget
 import jax
 import traitlets
 
+from twinlab import datasets
 from twinlab.glucose._params import MODEL_FIELDS, patient, patient_names
 from twinlab.twin import Twin
 from twinlab.ui._explorer import _esm, parameter_spec
@@ -20,7 +21,22 @@ from twinlab.ui._explorer import _esm, parameter_spec
 TEMPLATES = {
     "fixed": ("fixed parameters", "a twin with the parameters set in the form (tl.Twin.from_params)"),
     "learn": ("learn from the data", "a population-prior ensemble, updated by the particle filter (prior_ensemble)"),
+    "svi": ("fit to the data (SVI)", "the free parameters' posterior by variational inference (Twin.personalise)"),
 }
+SIMULATED = "simulated"
+#: The real people offered as data sources when their files are present (twinlab.datasets).
+REAL_SOURCES = tuple(f"d1namo/{i}" for i in range(1, 10))
+
+
+def data_sources() -> list[str]:
+    """``"simulated"`` (a virtual person's day), then the real people whose data files are present and verified."""
+    try:
+        datasets.fetch("d1namo", "Dubosson_processed_with_covariates_events.csv")
+    except datasets.DataFileError:
+        return [SIMULATED]
+    return [SIMULATED, *REAL_SOURCES]
+
+
 #: Parameters offered in the form.
 FORM_PARAMETERS = ("Vmx", "kp2", "kabs", "p2u", "kp3", "BW")
 
@@ -28,21 +44,30 @@ FORM_PARAMETERS = ("Vmx", "kp2", "kabs", "p2u", "kp3", "BW")
 def _code(choice: dict[str, Any]) -> str:
     """The Python that builds the twin ``choice`` describes (the builder runs exactly this)."""
     p, minutes, seed = choice["patient"], int(choice["minutes"]), int(choice["seed"])
-    lines = [
-        "import jax",
-        "import twinlab as tl",
-        "",
-        f"record = tl.dash.simulated_record({p!r}, {minutes}, seed={seed})  # data source: a simulated day",
-    ]
+    source = choice.get("data", SIMULATED)
+    lines = ["import jax", "import twinlab as tl", ""]
+    if source == SIMULATED:
+        lines.append(
+            f"record = tl.dash.simulated_record({p!r}, {minutes}, seed={seed})  # data source: a simulated day"
+        )
+    else:
+        subject = int(source.split("/")[1])
+        lines.append(f"record = tl.data.d1namo_record({subject}).window(0, {minutes})  # data source: {source}")
     if choice["template"] == "fixed":
         changed = ", ".join(f"{k}={float(v)!r}" for k, v in sorted(choice["values"].items()))
         lines.append(f"params = tl.glucose.patient({p!r})" + (f".replace({changed})" if changed else ""))
         lines.append("twin = tl.Twin.from_params(tl.glucose.UVAPadova(), params, record)")
-    else:
+    elif choice["template"] == "learn":
         free = tuple(choice["free"])
         lines.append(
             f"twin = tl.dash.prior_ensemble(tl.glucose.UVAPadova(), record, {free!r}, "
             f"n_particles={int(choice['n_particles'])}, key=jax.random.key({seed}))"
+        )
+    else:
+        free = tuple(choice["free"])
+        lines.append(
+            f"twin = tl.Twin.personalise(tl.glucose.UVAPadova(), record, {free!r}, method='svi', "
+            f"key=jax.random.key({seed}))"
         )
     return "\n".join(lines) + "\n"
 
@@ -55,15 +80,22 @@ def composition(choice: dict[str, Any]) -> dict[str, Any]:
         the inputs (data, parameters, simulator) through the personalisation to the twin.
     """
     p, minutes = choice["patient"], int(choice["minutes"])
+    source = choice.get("data", SIMULATED)
+    data = (
+        f"simulated CGM day of {p}, {minutes} min" if source == SIMULATED else f"{source} (real), first {minutes} min"
+    )
     changed = sorted(choice.get("values", {}))
     if choice["template"] == "fixed":
         params = f"{p}'s parameters" + (f", {', '.join(changed)} set in the form" if changed else "")
         method = "none: fixed parameters (point posterior)"
-    else:
+    elif choice["template"] == "learn":
         params = f"population prior around {p}; learn {', '.join(choice.get('free', []))}"
         method = f"particle filter, {int(choice.get('n_particles', 0))} particles (prior ensemble)"
+    else:
+        params = f"population prior around {p}; learn {', '.join(choice.get('free', []))}"
+        method = "variational inference (SVI), gated posterior"
     nodes = [
-        {"id": "data", "part": "data source", "label": f"simulated CGM day of {p}, {minutes} min", "column": 0},
+        {"id": "data", "part": "data source", "label": data, "column": 0},
         {"id": "params", "part": "parameters", "label": params, "column": 0},
         {"id": "simulator", "part": "simulator", "label": "UVA/Padova 2008 (tl.glucose.UVAPadova)", "column": 0},
         {"id": "personalise", "part": "personalisation", "label": method, "column": 1},
@@ -88,11 +120,16 @@ def check_choice(choice: dict[str, Any]) -> None:
             raise ValueError(f"{name!r} is not in the form; parameters: {list(FORM_PARAMETERS)}")
         if not s["min"] <= float(value) <= s["max"]:
             raise ValueError(f"{name} = {value} {s['unit']} lies outside [{s['min']:.4g}, {s['max']:.4g}] {s['unit']}")
-    if choice["template"] == "learn":
+    if choice.get("data", SIMULATED) not in data_sources():
+        raise ValueError(
+            f"data source {choice.get('data')!r} is not available here; choose from {data_sources()} (real people need"
+            " their files: `twinlab data d1namo`)"
+        )
+    if choice["template"] in ("learn", "svi"):
         free = choice.get("free", [])
         if not free or any(f not in MODEL_FIELDS for f in free):
             raise ValueError(f"choose at least one parameter to learn, from {list(FORM_PARAMETERS)}; got {free!r}")
-        if int(choice.get("n_particles", 0)) < 200:
+        if choice["template"] == "learn" and int(choice.get("n_particles", 0)) < 200:
             raise ValueError(f"particles must be at least 200; got {choice.get('n_particles')!r}")
 
 
@@ -103,9 +140,10 @@ class TwinBuilder(anywidget.AnyWidget):
 
     Attributes (synchronised with the browser):
         templates: ``{id: [label, description]}``.
-        patients: the virtual patients to start from.
+        patients: the virtual patients to start from (their parameters, or the prior around them).
+        sources: the data sources offered: ``"simulated"`` and the real people whose files are present.
         form: slider specs of the parameters (name, label, unit, min, max, step).
-        choice: what is chosen: template, patient, minutes, seed, values (changed parameters, in their units),
+        choice: what is chosen: template, patient, data, minutes, seed, values (changed parameters, in their units),
             free (parameters to learn), n_particles.
         code: the Python the last build ran.
         graph: the chosen composition as a graph (`composition`), drawn by the form.
@@ -115,6 +153,7 @@ class TwinBuilder(anywidget.AnyWidget):
     _esm = traitlets.Any().tag(sync=True)
     templates: traitlets.Dict[str, Any] = traitlets.Dict().tag(sync=True)
     patients: traitlets.List[str] = traitlets.List().tag(sync=True)
+    sources: traitlets.List[str] = traitlets.List().tag(sync=True)
     form: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     choice: traitlets.Dict[str, Any] = traitlets.Dict().tag(sync=True)
     defaults: traitlets.Dict[str, Any] = traitlets.Dict().tag(sync=True)
@@ -128,9 +167,11 @@ class TwinBuilder(anywidget.AnyWidget):
             _esm=_esm("builder"),
             templates={k: list(v) for k, v in TEMPLATES.items()},
             patients=patient_names(),
+            sources=data_sources(),
             form=parameter_spec(FORM_PARAMETERS),
             defaults={n: float(getattr(base, n)) for n in FORM_PARAMETERS},
-            choice={"template": "fixed", "patient": patient_name, "minutes": 240, "seed": 0, "values": {},
+            choice={"template": "fixed", "patient": patient_name, "data": SIMULATED, "minutes": 240, "seed": 0,
+                    "values": {},
                     "free": ["kp2", "Vmx", "kabs"], "n_particles": 256},
         )  # fmt: skip
         self.twin: Twin | None = None

@@ -19,6 +19,7 @@ interface Spec {
 interface Choice {
   template: string;
   patient: string;
+  data: string;
   minutes: number;
   seed: number;
   values: Record<string, number>;
@@ -34,7 +35,7 @@ export interface Composition {
 
 interface Model {
   get(name: "templates"): Record<string, [string, string]>;
-  get(name: "patients"): string[];
+  get(name: "patients" | "sources"): string[];
   get(name: "form"): Spec[];
   get(name: "defaults"): Record<string, number>;
   get(name: "choice"): Choice;
@@ -145,6 +146,11 @@ function render({ model, el }: { model: Model; el: HTMLElement }): () => void {
   person.value = choice.patient;
   person.addEventListener("change", () => update({ patient: person.value }));
 
+  const source = make("select", { "data-testid": "data" });
+  for (const d of model.get("sources") ?? ["simulated"]) source.append(make("option", { value: d }, d));
+  source.value = choice.data ?? "simulated";
+  source.addEventListener("change", () => update({ data: source.value }));
+
   const minutes = make("input", { type: "number", min: "60", max: "10080", step: "60", "data-testid": "minutes" });
   minutes.value = String(choice.minutes);
   minutes.addEventListener("change", () => update({ minutes: Number(minutes.value) }));
@@ -186,7 +192,8 @@ function render({ model, el }: { model: Model; el: HTMLElement }): () => void {
     return r;
   };
   box.append(
-    row("template", template), row("virtual person", person), row("minutes of simulated data", minutes),
+    row("template", template), row("virtual person", person), row("data source", source),
+    row("minutes of data", minutes),
     make("div", { style: "font-weight: bold" }, "parameters (value, unit [bounds], learn)"), params,
     make("div", { style: "font-weight: bold" }, "composition"), graph,
     build, status, insert, note, code,
