@@ -9,7 +9,12 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -80,3 +85,44 @@ def free_port() -> Callable[[], int]:
             return int(s.getsockname()[1])
 
     return pick
+
+
+ServeApp = Callable[..., AbstractContextManager[tuple[str, Path]]]
+
+
+@pytest.fixture(scope="session")
+def serve_app(free_port: Callable[[], int]) -> ServeApp:
+    """``serve_app(folder, name, source, env=None)``: a context serving the Panel app ``source`` with ``twinlab serve``
+    on a free 127.0.0.1 port (in a subprocess, stopped on exit), giving ``(url, server log path)``."""
+
+    @contextmanager
+    def serve(folder: Path, name: str, source: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, Path]]:
+        app, log_path, port = folder / f"{name}.py", folder / "serve.log", free_port()
+        app.write_text(source)
+        with log_path.open("w") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "twinlab.cli", "serve", str(app), "--port", str(port)],
+                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "JAX_PLATFORMS": "cpu", **(env or {})},
+                cwd=folder,
+            )  # fmt: skip
+            try:
+                deadline = time.monotonic() + 60.0
+                while True:
+                    if proc.poll() is not None:
+                        pytest.fail(f"twinlab serve exited with {proc.returncode}:\n{log_path.read_text()}")
+                    with socket.socket() as s:
+                        if s.connect_ex(("127.0.0.1", port)) == 0:
+                            break
+                    if time.monotonic() > deadline:
+                        pytest.fail(f"twinlab serve did not listen within 60 s:\n{log_path.read_text()}")
+                    time.sleep(0.2)
+                yield f"http://127.0.0.1:{port}/{name}", log_path
+            finally:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=15)
+
+    return serve

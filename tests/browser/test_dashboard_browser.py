@@ -5,14 +5,9 @@
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,36 +33,11 @@ def _wait_for(what: str, ok: Callable[[], bool], timeout_s: float, pg: Any | Non
 
 
 @pytest.fixture(scope="module")
-def url(tmp_path_factory: pytest.TempPathFactory, free_port: Callable[[], int]) -> Iterator[str]:
+def url(tmp_path_factory: pytest.TempPathFactory, serve_app: Any) -> Iterator[str]:
     """The dashboard served by ``twinlab serve`` in a subprocess, stopped at teardown."""
     folder = tmp_path_factory.mktemp("app")
-    app = folder / "glucose_app.py"
-    app.write_text(APP)
-    port = free_port()
-    env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_DISABLE_MOST_OPTIMIZATIONS="1")
-    log = (folder / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "twinlab.cli", "serve", str(app), "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=folder,
-    )  # fmt: skip
-
-    def listening() -> bool:
-        if proc.poll() is not None:
-            pytest.fail(f"twinlab serve exited with {proc.returncode}:\n{Path(log.name).read_text()}")
-        with socket.socket() as s:
-            return s.connect_ex(("127.0.0.1", port)) == 0
-
-    try:
-        _wait_for("the server to listen", listening, 60.0)
-        yield f"http://127.0.0.1:{port}/glucose_app"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        log.close()
+    with serve_app(folder, "glucose_app", APP, {"JAX_DISABLE_MOST_OPTIMIZATIONS": "1"}) as (address, _log):
+        yield address
 
 
 def _status(pg: Any) -> str:

@@ -3,13 +3,8 @@ re-simulates in Python and the redrawn curve comes back, with no console errors.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,35 +22,9 @@ LOAD_S = 120.0
 
 
 @pytest.fixture(scope="module")
-def url(tmp_path_factory: pytest.TempPathFactory, free_port: Callable[[], int]) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("panel_app")
-    (folder / "explorer_app.py").write_text(APP)
-    port = free_port()
-    log = (folder / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "twinlab.cli", "serve", str(folder / "explorer_app.py"), "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, JAX_PLATFORMS="cpu"), cwd=folder,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60.0
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"twinlab serve exited with {proc.returncode}:\n{Path(log.name).read_text()}")
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail("twinlab serve did not listen within 60 s")
-            time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}/explorer_app"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        log.close()
+def url(tmp_path_factory: pytest.TempPathFactory, serve_app: Any) -> Iterator[str]:
+    with serve_app(tmp_path_factory.mktemp("panel_app"), "explorer_app", APP) as (address, _log):
+        yield address
 
 
 def test_the_explorer_in_a_panel_app_resimulates_on_a_slider_move(url: str, page: tuple[Any, Any]) -> None:

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -40,38 +37,12 @@ def _wait_for(what: str, ok: Callable[[], bool], timeout_s: float, pg: Any | Non
 
 
 @pytest.fixture(scope="module")
-def served(
-    tmp_path_factory: pytest.TempPathFactory, free_port: Callable[[], int], real_data_dir: Path
-) -> Iterator[tuple[str, Path]]:
+def served(tmp_path_factory: pytest.TempPathFactory, serve_app: Any, real_data_dir: Path) -> Iterator[tuple[str, Path]]:
     """``(url, server log)``: the dashboard served by ``twinlab serve`` in a subprocess, stopped at teardown."""
     folder = tmp_path_factory.mktemp("app")
-    app = folder / "traffic_app.py"
-    app.write_text(APP)
-    port = free_port()
-    env = dict(os.environ, JAX_PLATFORMS="cpu", JAX_DISABLE_MOST_OPTIMIZATIONS="1", TWINLAB_DATA_DIR=str(real_data_dir))
-    log = (folder / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "twinlab.cli", "serve", str(app), "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=folder,
-    )  # fmt: skip
-
-    def listening() -> bool:
-        if proc.poll() is not None:
-            pytest.fail(f"twinlab serve exited with {proc.returncode}:\n{Path(log.name).read_text()}")
-        with socket.socket() as s:
-            return s.connect_ex(("127.0.0.1", port)) == 0
-
-    try:
-        _wait_for("the server to listen", listening, 60.0)
-        yield f"http://127.0.0.1:{port}/traffic_app", Path(log.name)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        log.close()
+    env = {"JAX_DISABLE_MOST_OPTIMIZATIONS": "1", "TWINLAB_DATA_DIR": str(real_data_dir)}
+    with serve_app(folder, "traffic_app", APP, env) as served_app:
+        yield served_app
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import panel as pn
 
 from twinlab.bayes._forecast import Forecast
 from twinlab.dash._population import POPULATION_COLUMNS
+from twinlab.dash._replay import PeriodicReplay
 from twinlab.dash._stream import GlucoseStream, WhatIfControls
 
 #: Central mass of the credible bands drawn.
@@ -43,7 +44,7 @@ def _band(data: pd.DataFrame, label: str, color: str) -> hv.Overlay:
     return area * curve.opts(color=color, line_width=2, backend="bokeh")
 
 
-class GlucoseDashboard(pn.viewable.Viewer):
+class GlucoseDashboard(PeriodicReplay, pn.viewable.Viewer):
     """A live dashboard of one glucose twin, with the virtual population beside it.
 
     Readings are appended as they arrive (`hv.streams.Buffer`, one stretch per tick of a periodic callback); each
@@ -146,23 +147,6 @@ class GlucoseDashboard(pn.viewable.Viewer):
             what = f"{c.bolus_u:g} U now, {c.meal_g:g} g in {c.meal_in_min} min{scaled}"
             text += f" · what-if ({what}): **{changed.median()[-1]:.1f} mg/dL**"
         self.status.object = text + f" · {self.stream.gate}"
-
-    # -- the periodic callback --------------------------------------------------------------------------------------
-
-    def _start(self) -> None:
-        if self._callback is None and not self.stream.done:
-            self._callback = pn.state.add_periodic_callback(self._periodic, period=self.period_ms)
-
-    def _stop(self) -> None:
-        if self._callback is not None:
-            self._callback.stop()
-            self._callback = None
-
-    def _toggle(self, event: Any) -> None:
-        if event.new:
-            self._start()
-        else:
-            self._stop()
 
     # -- the layout -------------------------------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import panel as pn
 
+from twinlab.dash._replay import PeriodicReplay
 from twinlab.dash._traffic_stream import INTERVAL_LEVEL, TrafficStream
 
 #: Colour range of the maps, mph (the data are capped at 70 mph).
@@ -80,7 +81,7 @@ def _readings_plot(data: pd.DataFrame) -> hv.Curve:
     )
 
 
-class TrafficDashboard(pn.viewable.Viewer):
+class TrafficDashboard(PeriodicReplay, pn.viewable.Viewer):
     """A live dashboard of a traffic twin: the network map, a what-if map beside it, and one sensor's forecast.
 
     Each tick of a periodic callback delivers one step of readings (`TrafficStream.step`), which the twin
@@ -175,23 +176,6 @@ class TrafficDashboard(pn.viewable.Viewer):
         self.stream.step()
         self.redraw()
         return True
-
-    # -- the periodic callback --------------------------------------------------------------------------------------
-
-    def _start(self) -> None:
-        if self._callback is None and not self.stream.done:
-            self._callback = pn.state.add_periodic_callback(self._periodic, period=self.period_ms)
-
-    def _stop(self) -> None:
-        if self._callback is not None:
-            self._callback.stop()
-            self._callback = None
-
-    def _toggle(self, event: Any) -> None:
-        if event.new:
-            self._start()
-        else:
-            self._stop()
 
     # -- the layout -------------------------------------------------------------------------------------------------
 
