@@ -126,3 +126,24 @@ def serve_app(free_port: Callable[[], int]) -> ServeApp:
                     proc.wait(timeout=15)
 
     return serve
+
+
+WaitFor = Callable[..., None]
+
+
+@pytest.fixture(scope="session")
+def wait_for() -> WaitFor:
+    """``wait_for(what, ok, timeout_s, pg=None)``: poll ``ok()`` every 0.2 s (through the page when given, so its events
+    run) and fail naming ``what`` after ``timeout_s`` seconds."""
+
+    def wait(what: str, ok: Callable[[], bool], timeout_s: float, pg: Any | None = None) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not ok():
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
+            if pg is not None:
+                pg.wait_for_timeout(200)
+            else:
+                time.sleep(0.2)
+
+    return wait

@@ -6,8 +6,7 @@
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,17 +18,6 @@ tl.dash.dashboard(population=False, period_ms=400, n_particles=200, horizon_min=
 #: Bounds on every wait, seconds: the first page builds a twin (compilation included) on 2 shared cores.
 LOAD_S = 180.0
 CHANGE_S = 60.0
-
-
-def _wait_for(what: str, ok: Callable[[], bool], timeout_s: float, pg: Any | None = None) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not ok():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        if pg is not None:
-            pg.wait_for_timeout(200)
-        else:
-            time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -56,14 +44,14 @@ def _open(pg: Any, url: str) -> None:
 
 
 @pytest.mark.slow
-def test_the_dashboard_loads_streams_and_redraws_what_ifs(page: tuple[Any, Any], url: str) -> None:
+def test_the_dashboard_loads_streams_and_redraws_what_ifs(page: tuple[Any, Any], url: str, wait_for: Any) -> None:
     pg, log = page
     _open(pg, url)
     assert pg.get_by_text("Glucose twin of adult#001").count() == 1  # Bokeh renders in shadow roots: locators pierce
     assert pg.locator("canvas").count() > 0  # Bokeh drew the plot
     # The stream adds points over time.
     first = _number(_status(pg), "readings")
-    _wait_for("new readings", lambda: _number(_status(pg), "readings") >= first + 6, CHANGE_S, pg)
+    wait_for("new readings", lambda: _number(_status(pg), "readings") >= first + 6, CHANGE_S, pg)
     # Moving the bolus slider adds a what-if forecast, lower than the plan.
     pg.get_by_role("button", name="live").click()  # pause the stream: the forecast then changes only by the slider
     handle = pg.locator(".noUi-handle").first  # the first slider: the bolus
@@ -71,9 +59,9 @@ def test_the_dashboard_loads_streams_and_redraws_what_ifs(page: tuple[Any, Any],
     for _ in range(8):
         handle.press("ArrowRight")  # steps of 0.5 U
     bolus = pg.get_by_text(re.compile(r"^bolus now \(U\): "))
-    _wait_for("a bolus of at least 2 U", lambda: _number(bolus.first.inner_text(), r"\(U\)") >= 2.0, CHANGE_S, pg)
+    wait_for("a bolus of at least 2 U", lambda: _number(bolus.first.inner_text(), r"\(U\)") >= 2.0, CHANGE_S, pg)
     units = _number(bolus.first.inner_text(), r"\(U\)")
-    _wait_for(f"the what-if forecast of {units:g} U", lambda: f"what-if ({units:g} U now" in _status(pg), CHANGE_S, pg)
+    wait_for(f"the what-if forecast of {units:g} U", lambda: f"what-if ({units:g} U now" in _status(pg), CHANGE_S, pg)
     text = _status(pg)
     assert _number(text, r"what-if \([^)]*\)") < _number(text, r"median in \d+ min") - 10.0
     log.assert_clean()

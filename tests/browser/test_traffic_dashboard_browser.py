@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +22,6 @@ tl.dash.traffic_dashboard(sensors=12, epochs=2, period_ms=400).servable()
 LOAD_S = 150.0
 CHANGE_S = 45.0
 STATUS = re.compile(r"^readings: ")
-
-
-def _wait_for(what: str, ok: Callable[[], bool], timeout_s: float, pg: Any | None = None) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not ok():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        if pg is not None:
-            pg.wait_for_timeout(200)
-        else:
-            time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -76,28 +64,28 @@ def _forecasts(text: str) -> tuple[str, str]:
 
 @pytest.mark.slow
 def test_the_traffic_dashboard_replays_and_answers_a_lost_sensor(
-    page: tuple[Any, Any], served: tuple[str, Path]
+    page: tuple[Any, Any], served: tuple[str, Path], wait_for: Any
 ) -> None:
     pg, log = page
     url, server_log = served
     pg.goto(url, timeout=LOAD_S * 1000)
-    _wait_for("the status line", lambda: pg.get_by_text(STATUS).count() > 0 or "Traceback" in server_log.read_text(),
+    wait_for("the status line", lambda: pg.get_by_text(STATUS).count() > 0 or "Traceback" in server_log.read_text(),
               LOAD_S, pg)  # fmt: skip
     assert pg.get_by_text(STATUS).count() > 0, f"the app failed; server log:\n{server_log.read_text()}"
     assert (
         pg.get_by_text("Traffic twin of 12 Los Angeles sensors").count() == 1
     )  # Bokeh renders in shadow roots: locators pierce
     assert pg.get_by_text(re.compile("quick demo ensemble")).count() == 1  # the UI says the model is a quick one
-    _wait_for("the maps and the sensor plot", lambda: pg.locator("canvas").count() >= 3, CHANGE_S, pg)
+    wait_for("the maps and the sensor plot", lambda: pg.locator("canvas").count() >= 3, CHANGE_S, pg)
     # The replay delivers readings over time.
     first = _readings(_status(pg))
-    _wait_for("new readings", lambda: _readings(_status(pg)) >= first + 3, CHANGE_S, pg)
+    wait_for("new readings", lambda: _readings(_status(pg)) >= first + 3, CHANGE_S, pg)
     pg.get_by_role("button", name="live").click()  # pause: the forecasts then change only by the what-if
     sensor = re.search(r"sensor\s+(\d+):", _status(pg))
     assert sensor, _status(pg)
     assert "what-if" not in _status(pg)
     pg.locator("select[multiple]").first.select_option([sensor.group(1)])  # mark the selected sensor lost
-    _wait_for("the what-if forecast", lambda: "what-if (1 lost, 0 closed)" in _status(pg), CHANGE_S, pg)
+    wait_for("the what-if forecast", lambda: "what-if (1 lost, 0 closed)" in _status(pg), CHANGE_S, pg)
     plan, what_if = _forecasts(_status(pg))
     assert what_if != plan.replace("90%: ", "")  # losing the sensor's readings moves its forecast
     log.assert_clean()

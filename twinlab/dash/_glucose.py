@@ -120,9 +120,6 @@ class GlucoseDashboard(PeriodicReplay, pn.viewable.Viewer):
         self.changed.send(_forecast_frame(changed))
         self._status(planned, changed)
 
-    def _periodic(self) -> None:
-        self.tick()
-
     def tick(self) -> bool:
         """Deliver the next stretch of readings, assimilate it and redraw; False when the record has ended."""
         if self.stream.done:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import panel as pn
 
 
 class PeriodicReplay:
-    """Mixin for a dashboard with ``stream.done``, ``period_ms`` (ms between ticks) and ``_periodic()`` (one tick).
+    """Mixin for a dashboard with ``stream.done``, ``period_ms`` (ms between ticks) and ``tick()`` (one step).
 
     ``_start`` adds the periodic callback unless it runs or the stream has ended, ``_stop`` removes it, and
     ``_toggle`` follows a live/pause switch's ``event.new``.
@@ -16,14 +17,15 @@ class PeriodicReplay:
 
     stream: Any
     period_ms: int
+    tick: Callable[[], bool]
     _callback: Any = None
 
-    def _periodic(self) -> Any:
-        raise NotImplementedError
+    def _advance(self) -> None:  # Panel's periodic callbacks return nothing
+        self.tick()
 
     def _start(self) -> None:
         if self._callback is None and not self.stream.done:
-            self._callback = pn.state.add_periodic_callback(self._periodic, period=self.period_ms)
+            self._callback = pn.state.add_periodic_callback(self._advance, period=self.period_ms)
 
     def _stop(self) -> None:
         if self._callback is not None:

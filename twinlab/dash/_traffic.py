@@ -165,9 +165,6 @@ class TrafficDashboard(PeriodicReplay, pn.viewable.Viewer):
             )
         self.status.object = text
 
-    def _periodic(self) -> None:
-        self.tick()
-
     def tick(self) -> bool:
         """Deliver the next step of readings, assimilate it and redraw; False when the data have ended."""
         if self.stream.done:
