@@ -23,6 +23,7 @@ import numpy as np
 
 from twinlab.bayes._assimilate import GLUCOSE_DRIFT_PER_SQRT_MIN, assimilate
 from twinlab.bayes._diagnostics import Diagnostics
+from twinlab.bayes._drift import DRIFT_CANDIDATES, DriftChoice, refilter, tune_drift
 from twinlab.bayes._forecast import Forecast, WhatIf, end_states, forecast, whatif
 from twinlab.bayes._glucose import SIGMA_PRIOR_MEDIAN_MG_DL
 from twinlab.bayes._personalise import personalise
@@ -68,18 +69,24 @@ class Twin:
             twin with fixed parameters).
         record: every observation the twin has seen, minute 0 its start (a `tl.glucose.GlucoseRecord`).
         name: who the twin is of.
+        glucose_drift_per_sqrt_min: the model error `assimilate` allows by default (see `tl.bayes.assimilate`);
+            `tune_drift` sets it from the person's own readings.
     """
 
     model: UVAPadova
     posterior: Posterior
     record: GlucoseRecord
     name: str = ""
+    glucose_drift_per_sqrt_min: float = GLUCOSE_DRIFT_PER_SQRT_MIN
 
     def __post_init__(self) -> None:
         if self.posterior.minutes != self.record.minutes:
             raise ValueError(
                 f"the posterior has seen {self.posterior.minutes} minutes but the record holds {self.record.minutes}."
             )
+        q = self.glucose_drift_per_sqrt_min
+        if not (np.isfinite(q) and 0.0 <= q < 0.2):
+            raise ValueError(f"glucose_drift_per_sqrt_min must be finite and in [0, 0.2); got {q!r}")
 
     @classmethod
     def from_params(cls, model: UVAPadova, params: PatientParams, record: GlucoseRecord, name: str = "") -> Twin:
@@ -152,13 +159,47 @@ class Twin:
         new_data: GlucoseRecord,
         *,
         key: jax.Array,
-        glucose_drift_per_sqrt_min: float = GLUCOSE_DRIFT_PER_SQRT_MIN,
+        glucose_drift_per_sqrt_min: float | None = None,
         allow_withheld: bool = False,
     ) -> Twin:
         """The twin after ``new_data`` (minute 0 = now): beliefs updated by the particle filter, record extended.
 
-        ``glucose_drift_per_sqrt_min`` is the filter's model error (see `tl.bayes.assimilate`).
+        ``glucose_drift_per_sqrt_min`` is the filter's model error (see `tl.bayes.assimilate`); None uses the twin's
+        own (`glucose_drift_per_sqrt_min`, tuned by `tune_drift`).
         """
+        q = self.glucose_drift_per_sqrt_min if glucose_drift_per_sqrt_min is None else glucose_drift_per_sqrt_min
         post = assimilate(self.model, self.posterior, new_data, key=key, allow_withheld=allow_withheld,
-                          glucose_drift_per_sqrt_min=glucose_drift_per_sqrt_min)  # fmt: skip
-        return Twin(self.model, post, self.record.append(new_data), self.name)
+                          glucose_drift_per_sqrt_min=q)  # fmt: skip
+        return replace(self, posterior=post, record=self.record.append(new_data))
+
+    def tune_drift(
+        self,
+        new_data: GlucoseRecord,
+        *,
+        key: jax.Array,
+        candidates: tuple[float, ...] = DRIFT_CANDIDATES,
+        allow_withheld: bool = False,
+    ) -> tuple[Twin, DriftChoice]:
+        """Assimilate ``new_data`` choosing the model error by the person's own readings (see `tl.bayes.tune_drift`).
+
+        Returns:
+            The twin after ``new_data``, keeping the chosen drift for its later assimilations, and the `DriftChoice`
+            (every candidate's evidence).
+        """
+        choice = tune_drift(self.model, self.posterior, new_data, key=key, candidates=candidates,
+                            allow_withheld=allow_withheld)  # fmt: skip
+        twin = replace(self, posterior=choice.posterior, record=self.record.append(new_data),
+                       glucose_drift_per_sqrt_min=choice.drift_per_sqrt_min)  # fmt: skip
+        return twin, choice
+
+    def refilter(
+        self, *, key: jax.Array, candidates: tuple[float, ...] = DRIFT_CANDIDATES, allow_withheld: bool = False
+    ) -> tuple[Twin, DriftChoice]:
+        """The twin with its state filtered through its own record and its model error tuned (see `tl.bayes.refilter`).
+
+        Call it right after `personalise`. Returns the twin (same record, filtered states, the chosen drift kept for
+        later assimilations) and the `DriftChoice`.
+        """
+        choice = refilter(self.model, self.posterior, self.record, key=key, candidates=candidates,
+                          allow_withheld=allow_withheld)  # fmt: skip
+        return replace(self, posterior=choice.posterior, glucose_drift_per_sqrt_min=choice.drift_per_sqrt_min), choice

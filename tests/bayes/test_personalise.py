@@ -5,9 +5,11 @@ from dataclasses import replace
 import jax
 import numpy as np
 import pytest
+from scipy import stats
 
 import twinlab as tl
 from twinlab import bayes
+from twinlab.bayes._glucose import STUDENT_DF
 
 from .synthetic import synthetic_record
 
@@ -197,3 +199,59 @@ def test_nuts_runs_every_chain_and_reports_progress(fitted, capfd):
     assert "NUTS warm-up 4/40" in out and "NUTS warm-up 40/40" in out and "NUTS draws 30/30" in out
     assert post.method == "nuts" and post.theta.shape == (4, 30, 2) and np.all(np.isfinite(post.theta))
     assert post.diagnostics.chains == 4 and "mean_leapfrog_steps" in post.extras
+
+
+def test_the_filter_log_evidence_is_the_exact_predictive_density_for_one_known_person():
+    true, record = synthetic_record("adult#001", 240, seed=2)
+    fit, rest = record.split(120)
+    twin = tl.Twin.from_params(MODEL, true, fit)
+    post = bayes.assimilate(MODEL, twin.posterior, rest, key=jax.random.key(0), glucose_drift_per_sqrt_min=0.0)
+    # One particle with no model error: each reading's predictive density is the sensor's Student-t around the
+    # simulated glucose, so the evidence is their sum, computed here from an independent simulation.
+    bg = np.asarray(tl.glucose.simulate(MODEL, true, record.schedule, minutes=240).bg)
+    sigma = float(twin.posterior.sigma_mg_dl.reshape(-1)[0])
+    expected = stats.t.logpdf(rest.cgm_mg_dl, STUDENT_DF, bg[rest.cgm_minute.astype(int) + 120], sigma)
+    assert post.extras["readings"] == rest.cgm_minute.size
+    assert post.extras["log_evidence"] == pytest.approx(float(np.sum(expected)), rel=1e-3)
+
+
+def test_tune_drift_allows_model_error_only_where_the_readings_need_it(fitted):
+    _, _, rest, post = fitted
+    nxt = rest  # two hours of 5-minute readings
+    qs = (0.0, 0.01, 0.04)
+    exact = bayes.tune_drift(MODEL, post, nxt, key=jax.random.key(7), candidates=qs, allow_withheld=True)
+    # The sensor drifts 40 mg/dL upwards over two hours: a model error no parameter explains.
+    ramp = replace(nxt, cgm_mg_dl=nxt.cgm_mg_dl + 40.0 * nxt.cgm_minute / 120.0)
+    drifting = bayes.tune_drift(MODEL, post, ramp, key=jax.random.key(7), candidates=qs, allow_withheld=True)
+    assert exact.drift_per_sqrt_min == 0.0 < drifting.drift_per_sqrt_min, (exact.table(), drifting.table())
+    assert drifting.posterior.minutes == post.minutes + nxt.minutes and "<" in drifting.table()
+    twin, choice = tl.Twin(MODEL, post, fitted[1]).tune_drift(ramp, key=jax.random.key(7), candidates=qs,
+                                                              allow_withheld=True)  # fmt: skip
+    assert twin.glucose_drift_per_sqrt_min == choice.drift_per_sqrt_min == drifting.drift_per_sqrt_min
+    assert twin.minutes == post.minutes + nxt.minutes
+    with pytest.raises(ValueError, match="at least 24"):
+        bayes.tune_drift(MODEL, post, rest.split(30)[0], key=jax.random.key(0), allow_withheld=True)
+    with pytest.raises(ValueError, match="distinct"):
+        bayes.tune_drift(MODEL, post, nxt, key=jax.random.key(0), candidates=(0.01, 0.01), allow_withheld=True)
+    with pytest.raises(ValueError, match=r"glucose_drift_per_sqrt_min must be finite and in \[0, 0.2\)"):
+        replace(twin, glucose_drift_per_sqrt_min=-1.0)
+
+
+def test_refilter_brings_a_wrong_models_state_to_the_readings():
+    _, record = synthetic_record("adult#003", 360, seed=3)
+    # A population ensemble around another person: the open-loop end states miss the last readings.
+    twin = tl.dash.prior_ensemble(MODEL, record, FREE, n_particles=200, key=jax.random.key(0),
+                                  base=tl.glucose.patient("adolescent#002"))  # fmt: skip
+
+    def gap(t: tl.Twin) -> float:
+        bg = np.asarray(t.posterior.state.x[:, 12] / t.posterior.base.Vg)
+        return abs(float(np.median(bg)) - float(np.mean(record.cgm_mg_dl[-3:])))
+
+    new, choice = twin.refilter(key=jax.random.key(1), candidates=(0.0, 0.01, 0.04), allow_withheld=True)
+    assert new.record is twin.record and new.minutes == twin.minutes == new.posterior.minutes
+    assert new.glucose_drift_per_sqrt_min == choice.drift_per_sqrt_min and len(choice.log_evidence) == 3
+    assert gap(new) < 0.5 * gap(twin), (gap(new), gap(twin))
+    with pytest.raises(ValueError, match="already assimilated"):
+        new.refilter(key=jax.random.key(2), allow_withheld=True)
+    with pytest.raises(ValueError, match="pass the record it was fitted on"):
+        bayes.refilter(MODEL, twin.posterior, record.window(0, 300), key=jax.random.key(2), allow_withheld=True)

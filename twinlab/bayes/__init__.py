@@ -8,6 +8,7 @@ Example:
 
 from twinlab.bayes._assimilate import assimilate
 from twinlab.bayes._diagnostics import Diagnostics, diagnose, ebfmi, ess_bulk, ess_tail, rhat
+from twinlab.bayes._drift import DRIFT_CANDIDATES, DriftChoice, refilter, tune_drift
 from twinlab.bayes._forecast import Forecast, WhatIf, end_states, forecast, whatif
 from twinlab.bayes._glucose import GlucoseData, GlucoseLikelihood, numpyro_model, record_data, stack_data
 from twinlab.bayes._personalise import (
@@ -24,8 +25,10 @@ from twinlab.bayes._psis import psis_khat
 from twinlab.bayes._scores import crps_ensemble, log_score_mixture
 
 __all__ = [
+    "DRIFT_CANDIDATES",
     "POOLING_READINGS",
     "Diagnostics",
+    "DriftChoice",
     "Forecast",
     "GlucoseData",
     "GlucoseLikelihood",
@@ -50,8 +53,10 @@ __all__ = [
     "psis_khat",
     "record_data",
     "reference_patient",
+    "refilter",
     "rhat",
     "shard_people",
     "stack_data",
+    "tune_drift",
     "whatif",
 ]

@@ -27,6 +27,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.scipy.special import logsumexp
 from jax.scipy.stats import t as student_t
 
 from twinlab.bayes._diagnostics import ESS_PER_CHAIN_MIN, Diagnostics
@@ -73,8 +74,11 @@ def _filter(
     arrays: tuple[jax.Array, ...],
     key: jax.Array,
     drift_per_sqrt_min: jax.Array | float = 0.0,
-) -> tuple[jax.Array, jax.Array, SimState, jax.Array, jax.Array]:
-    """Run the filter over a record's minutes. Returns theta, log_sigma, states, ESS per minute and resample flags.
+) -> tuple[jax.Array, jax.Array, SimState, jax.Array, jax.Array, jax.Array]:
+    """Run the filter over a record's minutes.
+
+    Returns theta, log_sigma, states, ESS per minute, resample flags per minute, and the log predictive density of
+    each minute's reading given the readings before it (0 where there is none; their sum estimates the log evidence).
 
     ``drift_per_sqrt_min``: sd of a per-minute random log-scaling of each particle's glucose masses (model error).
     """
@@ -117,7 +121,7 @@ def _filter(
 
     glucose = jnp.asarray(np.isin(np.arange(13), _GLUCOSE_STATES))
 
-    def body(carry: tuple, m: jax.Array) -> tuple[tuple, tuple[jax.Array, jax.Array]]:
+    def body(carry: tuple, m: jax.Array) -> tuple[tuple, tuple[jax.Array, jax.Array, jax.Array]]:
         th, ls, st, log_w, key = carry
         key, k_res, k_drift = jax.random.split(key, 3)
         cho_m = cho[m] * jnp.exp(meal_log_sd_at[m] * meal_eps[:, m])
@@ -128,18 +132,21 @@ def _filter(
         drift = jnp.exp(drift_per_sqrt_min * jax.random.normal(k_drift, (n,), dtype=theta.dtype))
         st = st.replace(x=st.x * jnp.where(glucose, drift[:, None], 1.0))
         bg = bg * drift
+        before = log_w
         log_w = weigh(log_w, bg, obs_val[m + 1], obs_at[m + 1], ls)
+        log_pred = logsumexp(log_w) - logsumexp(before)
         (th, ls, st, log_w), ess, did = maybe_resample((th, ls, st, log_w), k_res)
-        return (th, ls, st, log_w, key), (jnp.where(obs_at[m + 1], ess, jnp.nan), did)
+        return (th, ls, st, log_w, key), (jnp.where(obs_at[m + 1], ess, jnp.nan), did, log_pred)
 
     bg0 = jax.vmap(lambda th, st: st.x[12] / params_of(th).Vg)(theta, states)
     log_w0 = weigh(jnp.zeros(n, theta.dtype), bg0, obs_val[0], obs_at[0], log_sigma)
     carry = (theta, log_sigma, states, log_w0, k_run)
-    (th, ls, st, log_w, key), (ess, did) = jax.lax.scan(body, carry, jnp.arange(cho.shape[0]))
+    (th, ls, st, log_w, key), (ess, did, log_pred) = jax.lax.scan(body, carry, jnp.arange(cho.shape[0]))
+    log_pred = jnp.concatenate([(logsumexp(log_w0) - jnp.log(n))[None], log_pred])
     # End with equally weighted particles: a final resample if the last readings left unequal weights.
     resampled = _systematic(key, log_w)
     idx = jnp.where(jnp.all(log_w == log_w[0]), jnp.arange(n, dtype=resampled.dtype), resampled)
-    return th[idx], ls[idx], jax.tree.map(lambda v: v[idx], st), ess, did
+    return th[idx], ls[idx], jax.tree.map(lambda v: v[idx], st), ess, did, log_pred
 
 
 def _record_arrays(record: GlucoseRecord) -> tuple[jax.Array, ...]:
@@ -183,7 +190,8 @@ def assimilate(
     Returns:
         A `Posterior` (method "particle-filter") whose draws are the updated particles, with states at the end of
         ``new_data``; its diagnostics record the effective sample size at each reading, and the gate withholds it when
-        that fell below 100 particles.
+        that fell below 100 particles. ``extras["log_evidence"]`` is the filter's estimate of the log density of the
+        new readings given everything before them (log(1/(mg/dL)) summed over ``extras["readings"]`` readings).
     """
     post.require_ok(allow_withheld)
     if post.state is None:
@@ -204,7 +212,9 @@ def assimilate(
     log_sigma = jnp.log(jnp.asarray(post.sigma_mg_dl.reshape(-1)))
     # Standard promotion inside: the filter mixes index dtypes (int32 from searchsorted, int64 under x64).
     with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"):
-        th, ls, st, ess, did = _filter(model, post.free, post.base, theta, log_sigma, post.state, arrays, key, q)
+        th, ls, st, ess, did, log_pred = _filter(
+            model, post.free, post.base, theta, log_sigma, post.state, arrays, key, q
+        )
     ess_at_readings = np.asarray(ess)[~np.isnan(np.asarray(ess))]
     n = theta.shape[0]
     floor = min(ESS_PER_CHAIN_MIN, n / 2)
@@ -229,6 +239,8 @@ def assimilate(
         "parent": post.method,
         "ess_at_readings": ess_at_readings,
         "resamples": int(np.sum(np.asarray(did))),
+        "log_evidence": float(np.sum(np.asarray(log_pred))),
+        "readings": int(np.sum(np.asarray(arrays[4]))),
     }
     return replace(
         post,
