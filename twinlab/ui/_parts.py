@@ -1,0 +1,104 @@
+"""The builder's optional parts after the twin: a dosing policy behind a safety layer, and a learned correction.
+
+Each part is three pure functions of the form's choice: its check, the lines of Python that build it (the builder
+runs exactly those), and its nodes and edges in the composition graph.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Minutes between the policy's decisions: the records' CGM sample time (simulated and D1NAMO readings: 5 min).
+DECISION_MIN = 5
+#: Posterior draws an MPC optimises over (evenly thinned; a fixed-parameter twin has one).
+MPC_MEMBERS = 8
+#: The largest meal the form lets a user announce for the recommendation, g.
+MAX_MEAL_G = 300.0
+
+#: The policies: id -> (label, what it builds, the Python expression of the policy inside its safety layer).
+POLICIES: dict[str, tuple[str, str, str]] = {
+    "none": ("none", "no dosing policy", ""),
+    "basal-bolus": (
+        "basal-bolus",
+        "the scheduled basal, and C / CR plus a correction above 150 mg/dL at an announced meal",
+        "tl.control.BasalBolus()",
+    ),
+    "pid": (
+        "PID",
+        "basal from a PID on the CGM around 120 mg/dL, plus the basal-bolus meal bolus",
+        f"tl.control.PID(interval_min={DECISION_MIN})",
+    ),
+    "mpc": (
+        "MPC over the twin",
+        f"model-predictive dosing over {MPC_MEMBERS} draws of the twin's posterior (3 h horizon)",
+        f"tl.control.MPC.from_posterior(twin.posterior, members={MPC_MEMBERS}, interval_min={DECISION_MIN})",
+    ),
+}
+
+
+def age_limits() -> dict[str, tuple[float, float, float]]:
+    """The safety layer's hard limits by age group: (max basal U/h, max bolus U, max on board U).
+
+    Imported on first use: `twinlab.control` loads Brax, which a builder without a policy never needs.
+    """
+    from twinlab.control import AGE_GROUP_LIMITS
+
+    return AGE_GROUP_LIMITS
+
+
+def age_group_of(patient_name: str) -> str:
+    """The safety limits' age group of a virtual patient ("child#003" -> "child"; a real person: "adult")."""
+    group = patient_name.split("#")[0]
+    return group if group in age_limits() else "adult"
+
+
+def check_policy(choice: dict[str, Any]) -> None:
+    """Raise ValueError naming the policy field of ``choice`` that is unknown or out of bounds."""
+    policy = choice.get("policy", "none")
+    if policy not in POLICIES:
+        raise ValueError(f"policy must be one of {list(POLICIES)}; got {policy!r}")
+    if policy == "none":
+        return
+    if choice.get("age_group") not in age_limits():
+        raise ValueError(f"safety limits: age_group must be one of {list(age_limits())}; got "
+                         f"{choice.get('age_group')!r}")  # fmt: skip
+    meal = float(choice.get("meal_g", 0.0))
+    if not 0.0 <= meal <= MAX_MEAL_G:
+        raise ValueError(f"the meal announced now must lie in [0, {MAX_MEAL_G:g}] g; got {choice.get('meal_g')!r}")
+
+
+def policy_code(choice: dict[str, Any]) -> list[str]:
+    """Lines that build ``policy`` (the policy in its safety layer) and ``dose`` (its dose now) after ``twin``."""
+    policy = choice.get("policy", "none")
+    if policy == "none":
+        return []
+    expr = POLICIES[policy][2]
+    group, meal, seed = choice["age_group"], float(choice.get("meal_g", 0.0)), int(choice["seed"])
+    return [
+        f"policy = tl.control.SafetyLayer.for_age_group({expr}, {group!r}, interval_min={DECISION_MIN})",
+        f"dose = tl.control.dose_now(policy, twin.record, twin.posterior.base, meal_g={meal!r}, "
+        f"key=jax.random.key({seed}))  # the safe dose at the newest reading, with the clamps applied",
+    ]
+
+
+def policy_nodes(choice: dict[str, Any]) -> tuple[list[dict[str, Any]], list[list[str]]]:
+    """The policy's node (column 3, fed by the twin), or nothing when no policy is chosen."""
+    policy = choice.get("policy", "none")
+    if policy == "none":
+        return [], []
+    basal, bolus, iob = age_limits()[choice["age_group"]]
+    label = (f"{POLICIES[policy][0]} behind the {choice['age_group']} safety layer (≤ {basal:g} U/h, ≤ {bolus:g} U "
+             f"bolus, ≤ {iob:g} U on board)")  # fmt: skip
+    return [{"id": "policy", "part": "policy", "label": label, "column": 3}], [["twin", "policy"]]
+
+
+def recommendation_text(dose: Any) -> str:
+    """One line on a `tl.control.Recommendation`: what was asked, what passed, and why it changed."""
+    d = dose.to_dict()
+    clamps = ", ".join(d["reasons"]) or "none"
+    return (
+        f"dose at minute {d['minute']} (CGM {d['glucose_mg_dl']:.0f} mg/dL, {d['iob_u']:.1f} U on board, "
+        f"{d['meal_g']:g} g announced): basal {d['delivered_basal_u_per_h']:.2f} U/h, bolus "
+        f"{d['delivered_bolus_u']:.2f} U (asked {d['requested_basal_u_per_h']:.2f} U/h, "
+        f"{d['requested_bolus_u']:.2f} U); clamps: {clamps}"
+    )
