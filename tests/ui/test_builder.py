@@ -52,7 +52,9 @@ def test_a_learning_twin_from_the_message_the_button_sends(builder: tl.ui.TwinBu
      ({"data": "d1namo/42"}, "is not available here"),
      ({"policy": "insulin-by-guess"}, "policy must be one of"),
      ({"policy": "basal-bolus", "age_group": "elder"}, "age_group must be one of"),
-     ({"policy": "pid", "meal_g": 1000.0}, "the meal announced now must lie in")],
+     ({"policy": "pid", "meal_g": 1000.0}, "the meal announced now must lie in"),
+     ({"learned": "a-neural-guess"}, "learned part must be one of"),
+     ({"learned": "gnn-residual", "learn_steps": 0}, "training steps must lie in")],
 )  # fmt: skip
 def test_a_bad_choice_is_not_built_and_says_why(builder: tl.ui.TwinBuilder, change: dict, message: str) -> None:
     builder.choice = {**builder.choice, **change}
@@ -143,3 +145,28 @@ def test_mpc_over_the_posterior_of_a_learning_twin(builder: tl.ui.TwinBuilder) -
     dose = builder.dose
     assert np.isfinite(float(dose.delivered.basal_u_per_h)) and float(dose.delivered.bolus_u) > 0.0
     assert "MPC.from_posterior(twin.posterior, members=8, interval_min=5)" in builder.code
+
+
+def test_a_learned_part_fitted_to_the_record_beside_the_twin(builder: tl.ui.TwinBuilder) -> None:
+    assert set(builder.learned_parts) == {"none", "gnn-residual"}
+    builder.choice = {**builder.choice, "values": {"Vmx": 0.06}, "minutes": 120, "learned": "gnn-residual",
+                      "learn_steps": 4, "policy": "pid"}  # fmt: skip
+    parts = {n["id"]: n for n in builder.graph["nodes"]}
+    assert {"policy", "learned"} <= set(parts) and ["twin", "learned"] in builder.graph["edges"]
+    assert parts["learned"]["part"] == "learned part" and "4 Adam steps" in parts["learned"]["label"]
+    twin = builder.build()
+    assert twin is not None and isinstance(builder.hybrid, tl.hybrid.HybridUVAPadova)
+    fit = builder.learned
+    assert isinstance(fit, tl.hybrid.FitResult) and fit.losses.shape == (4,) and np.all(np.isfinite(fit.losses))
+    # The hybrid starts from the twin's parameters: Vm0 and Vmx are fitted, the rest is the twin's.
+    assert float(fit.params.patient.kp2) == float(twin.posterior.base.kp2)
+    assert float(fit.params.patient.Vmx) != 0.06
+    shown = builder.learned_result
+    json.dumps(shown, allow_nan=False)
+    assert shown["steps"] == 4 and shown["held_out_min"] == 30 and shown["base_rmse_mg_dl"] > 0
+    assert "last 30 min held out" in shown["text"] and builder.recommendation  # both parts built
+    assert "tl.hybrid.fit(hybrid, start, train, steps=4, seed=0)" in builder.code
+    again = _scope(builder.code)
+    np.testing.assert_allclose(again["learned"].losses, fit.losses, rtol=1e-9)
+    assert again["held_out_rmse_mg_dl"] == pytest.approx({"base": shown["base_rmse_mg_dl"],
+                                                          "hybrid": shown["hybrid_rmse_mg_dl"]})  # fmt: skip

@@ -14,6 +14,8 @@ DECISION_MIN = 5
 MPC_MEMBERS = 8
 #: The largest meal the form lets a user announce for the recommendation, g.
 MAX_MEAL_G = 300.0
+#: Bounds on the learned part's Adam steps.
+LEARN_STEPS = (1, 2000)
 
 #: The policies: id -> (label, what it builds, the Python expression of the policy inside its safety layer).
 POLICIES: dict[str, tuple[str, str, str]] = {
@@ -102,3 +104,70 @@ def recommendation_text(dose: Any) -> str:
         f"{d['delivered_bolus_u']:.2f} U (asked {d['requested_basal_u_per_h']:.2f} U/h, "
         f"{d['requested_bolus_u']:.2f} U); clamps: {clamps}"
     )
+
+
+#: The learned parts: id -> (label, what it builds). The hybrid is its own model beside the twin: `tl.Twin` and its
+#: posterior are built on `tl.glucose.UVAPadova` alone, so the twin's forecasts do not use the correction.
+LEARNED: dict[str, tuple[str, str]] = {
+    "none": ("none", "no learned part"),
+    "gnn-residual": (
+        "GNN residual (hybrid)",
+        "a message-passing network over the model's compartments correcting UVA/Padova, fitted with Vm0 and Vmx to "
+        "the record from the twin's fixed parameters (tl.hybrid.fit); the last quarter of the record is held out",
+    ),
+}
+
+
+def check_learned(choice: dict[str, Any]) -> None:
+    """Raise ValueError naming the learned-part field of ``choice`` that is unknown or out of bounds."""
+    learned = choice.get("learned", "none")
+    if learned not in LEARNED:
+        raise ValueError(f"learned part must be one of {list(LEARNED)}; got {learned!r}")
+    lo, hi = LEARN_STEPS
+    if learned != "none" and not lo <= int(choice.get("learn_steps", 0)) <= hi:
+        raise ValueError(
+            f"the learned part's training steps must lie in [{lo}, {hi}]; got {choice.get('learn_steps')!r}"
+        )
+
+
+def learned_code(choice: dict[str, Any]) -> list[str]:
+    """Lines that build ``hybrid`` and ``learned`` (its `tl.hybrid.FitResult`) from ``twin``, and the held-out score."""
+    if choice.get("learned", "none") == "none":
+        return []
+    seed, steps, held_out = int(choice["seed"]), int(choice["learn_steps"]), int(choice["minutes"]) // 4
+    return [
+        f"hybrid, start = tl.hybrid.init_hybrid(twin.posterior.base, seed={seed})  # learned part: UVA/Padova + GNN",
+        f"train, test = tl.hybrid.split_readings(tl.hybrid.record_windows(twin.record, hybrid, start), "
+        f"held_out_min={held_out})",
+        f"learned = tl.hybrid.fit(hybrid, start, train, steps={steps}, seed={seed})",
+        "held_out_rmse_mg_dl = {'base': float(tl.hybrid.reading_rmse(hybrid, start, test)[0]), "
+        "'hybrid': float(tl.hybrid.reading_rmse(hybrid, learned.params, test)[0])}",
+    ]
+
+
+def learned_nodes(choice: dict[str, Any]) -> tuple[list[dict[str, Any]], list[list[str]]]:
+    """The learned part's node (column 3, from the twin's parameters and record), or nothing when none is chosen."""
+    if choice.get("learned", "none") == "none":
+        return [], []
+    label = (f"GNN residual on UVA/Padova (tl.hybrid), {int(choice['learn_steps'])} Adam steps on the record; "
+             "a model beside the twin")  # fmt: skip
+    return [{"id": "learned", "part": "learned part", "label": label, "column": 3}], [["twin", "learned"]]
+
+
+def learned_summary(fit: Any, held_out_rmse_mg_dl: dict[str, float], held_out_min: int) -> dict[str, Any]:
+    """JSON-safe numbers on a fitted hybrid (a `tl.hybrid.FitResult`) and a one-line ``text``."""
+    losses = [float(v) for v in fit.losses]
+    base, hybrid = held_out_rmse_mg_dl["base"], held_out_rmse_mg_dl["hybrid"]
+    return {
+        "steps": len(losses),
+        "loss_first": losses[0],
+        "loss_last": losses[-1],
+        "held_out_min": held_out_min,
+        "base_rmse_mg_dl": base,
+        "hybrid_rmse_mg_dl": hybrid,
+        "text": (
+            f"learned part: {len(losses)} Adam steps, training loss {losses[0]:.3g} -> {losses[-1]:.3g} (10 mg/dL)^2; "
+            f"last {held_out_min} min held out, RMSE against the readings: base model {base:.1f} mg/dL, hybrid "
+            f"{hybrid:.1f} mg/dL"
+        ),
+    }

@@ -1,6 +1,6 @@
-// The twin builder's front end: template, person, data, parts and parameter forms (units, bounds), and a dosing
-// policy behind a safety layer; "build" asks Python to build the twin (and the policy), which sends back the code it
-// ran, its status and the policy's dose now; "insert as a cell" asks JupyterLab (twinlab's extension, which listens
+// The twin builder's front end: template, person, data, parts and parameter forms (units, bounds), a dosing policy
+// behind a safety layer and a learned part; "build" asks Python to build the twin (and those parts), which sends back
+// the code it ran, its status, the policy's dose now and the learned part's held-out score; "insert as a cell" asks JupyterLab (twinlab's extension, which listens
 // for INSERT_EVENT) to put that code in a new cell below the widget's cell.
 
 /** The DOM event twinlab's JupyterLab extension answers by inserting `detail.code` as a cell (and cancelling it). */
@@ -29,6 +29,19 @@ interface Choice {
   policy: string;
   age_group: string;
   meal_g: number;
+  learned: string;
+  learn_steps: number;
+}
+
+/** The learned part's outcome (`twinlab.ui._parts.learned_summary`). */
+export interface LearnedResult {
+  steps: number;
+  loss_first: number;
+  loss_last: number;
+  held_out_min: number;
+  base_rmse_mg_dl: number;
+  hybrid_rmse_mg_dl: number;
+  text: string;
 }
 
 /** The policy's dose at the newest reading (`tl.control.Recommendation.to_dict` plus a one-line `text`). */
@@ -52,7 +65,9 @@ export interface Composition {
 }
 
 interface Model {
-  get(name: "templates" | "policies"): Record<string, [string, string]>;
+  get(name: "templates" | "policies" | "learned_parts"): Record<string, [string, string]>;
+  get(name: "learn_steps_bounds"): [number, number];
+  get(name: "learned_result"): LearnedResult | Record<string, never>;
   get(name: "age_groups"): Record<string, [number, number, number]>;
   get(name: "max_meal_g"): number;
   get(name: "recommendation"): Recommendation | Record<string, never>;
@@ -164,6 +179,15 @@ export function limitsText(limits: [number, number, number] | undefined): string
   return `≤ ${basal} U/h basal, ≤ ${bolus} U bolus, ≤ ${iob} U on board`;
 }
 
+/** The learned part's held-out comparison as table rows: [model, RMSE against the held-out readings]. */
+export function learnedRows(res: LearnedResult | Record<string, never>): [string, string][] {
+  if (!("steps" in res)) return [];
+  return [
+    ["base model (the twin's parameters)", `${res.base_rmse_mg_dl.toFixed(1)} mg/dL`],
+    [`hybrid after ${res.steps} steps`, `${res.hybrid_rmse_mg_dl.toFixed(1)} mg/dL`],
+  ];
+}
+
 export function withChange(choice: Choice, change: Partial<Choice>): Choice {
   return { ...choice, ...change, values: { ...choice.values, ...(change.values ?? {}) } };
 }
@@ -225,6 +249,20 @@ function render({ model, el }: { model: Model; el: HTMLElement }): () => void {
   meal.addEventListener("change", () => update({ meal_g: Number(meal.value) }));
   policyOn();
 
+  const learned = make("select", { "data-testid": "learned" });
+  for (const [id, [label, about]] of Object.entries(model.get("learned_parts") ?? { none: ["none", ""] })) {
+    learned.append(make("option", { value: id, title: about }, label));
+  }
+  learned.value = choice.learned ?? "none";
+  const [minSteps, maxSteps] = model.get("learn_steps_bounds") ?? [1, 2000];
+  const steps = make("input", { type: "number", min: String(minSteps), max: String(maxSteps), step: "1",
+    "data-testid": "learn-steps" });
+  steps.value = String(choice.learn_steps ?? 30);
+  const learnedOn = () => { steps.disabled = learned.value === "none"; };
+  learned.addEventListener("change", () => { learnedOn(); update({ learned: learned.value }); });
+  steps.addEventListener("change", () => update({ learn_steps: Number(steps.value) }));
+  learnedOn();
+
   const params = make("div", { style: "display: grid; grid-template-columns: 260px 140px 170px 60px; gap: 2px 8px;" });
   const defaults = model.get("defaults");
   for (const s of model.get("form")) {
@@ -257,6 +295,7 @@ function render({ model, el }: { model: Model; el: HTMLElement }): () => void {
   });
   const code = make("pre", { "data-testid": "code", style: "background: #f5f5f5; padding: 6px;" });
   const dose = make("div", { "data-testid": "dose" });
+  const fitted = make("div", { "data-testid": "learned-result" });
   const row = (label: string, node: HTMLElement) => {
     const r = make("label", {}, `${label} `);
     r.append(node);
@@ -270,8 +309,10 @@ function render({ model, el }: { model: Model; el: HTMLElement }): () => void {
     make("div", { style: "font-weight: bold" }, "parameters (value, unit [bounds], learn)"), params,
     make("div", { style: "font-weight: bold" }, "policy (doses behind a safety layer)"),
     row("policy", policy), limitsRow, row("meal announced now (g)", meal),
+    make("div", { style: "font-weight: bold" }, "learned part (fitted to the record, beside the twin)"),
+    row("learned part", learned), row("training steps", steps),
     make("div", { style: "font-weight: bold" }, "composition"), graph,
-    build, status, dose, insert, note, code,
+    build, status, dose, fitted, insert, note, code,
   );
   const showDose = () => {
     const rec = model.get("recommendation") ?? {};
@@ -289,11 +330,24 @@ function render({ model, el }: { model: Model; el: HTMLElement }): () => void {
     }
     dose.append(table, make("div", { "data-testid": "clamps" }, clampText(rec)));
   };
+  const showLearned = () => {
+    const res = model.get("learned_result") ?? {};
+    fitted.replaceChildren();
+    if (!("steps" in res)) return;
+    const table = make("table", { "data-testid": "learned-table" });
+    for (const cells of learnedRows(res)) {
+      const tr = make("tr", {});
+      for (const c of cells) tr.append(make("td", {}, c));
+      table.append(tr);
+    }
+    fitted.append(make("div", { "data-testid": "learned-text" }, res.text), table);
+  };
   const show = () => {
     status.textContent = model.get("status");
     code.textContent = model.get("code");
     insert.disabled = model.get("code").trim() === "";
     showDose();
+    showLearned();
   };
   const redraw = () => drawComposition(graph, model.get("graph") ?? { nodes: [], edges: [] });
   show();
@@ -301,11 +355,13 @@ function render({ model, el }: { model: Model; el: HTMLElement }): () => void {
   model.on("change:status", show);
   model.on("change:code", show);
   model.on("change:recommendation", show);
+  model.on("change:learned_result", show);
   model.on("change:graph", redraw);
   return () => {
     model.off("change:status", show);
     model.off("change:code", show);
     model.off("change:recommendation", show);
+    model.off("change:learned_result", show);
     model.off("change:graph", redraw);
   };
 }

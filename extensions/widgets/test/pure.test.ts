@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 
-import { INSERT_EVENT, clampText, doseRows, layout, limitsText, requestInsert, withChange } from "../src/builder";
+import {
+  INSERT_EVENT, clampText, doseRows, layout, learnedRows, limitsText, requestInsert, withChange,
+} from "../src/builder";
 import { formatValue, polylinePoints, scale } from "../src/explorer";
 import { fmt } from "../src/inspector";
 
@@ -31,7 +33,8 @@ describe("explorer", () => {
 describe("builder", () => {
   it("merges a change into the choice without losing other parameter values", () => {
     const choice = { template: "fixed", patient: "adult#001", data: "simulated", minutes: 240, seed: 0,
-      values: { Vmx: 0.05 }, free: ["Vmx"], n_particles: 256, policy: "none", age_group: "adult", meal_g: 0 };
+      values: { Vmx: 0.05 }, free: ["Vmx"], n_particles: 256, policy: "none", age_group: "adult", meal_g: 0,
+      learned: "none", learn_steps: 30 };
     const next = withChange(choice, { values: { kp2: 0.01 } });
     expect(next.values).toEqual({ Vmx: 0.05, kp2: 0.01 });
     expect(choice.values).toEqual({ Vmx: 0.05 }); // the old choice is not mutated
@@ -55,6 +58,14 @@ describe("builder policy", () => {
     expect(clampText(rec)).toBe("safety layer: max_bolus");
     expect(clampText({ ...rec, reasons: [] })).toBe("safety layer: passed unchanged");
     expect(clampText({})).toBe("");
+  });
+
+  it("compares the learned part with the base model on the held-out readings", () => {
+    const res = { steps: 30, loss_first: 1.7, loss_last: 0.4, held_out_min: 60, base_rmse_mg_dl: 9.0822,
+      hybrid_rmse_mg_dl: 8.1152, text: "learned part" };
+    expect(learnedRows(res)).toEqual([["base model (the twin's parameters)", "9.1 mg/dL"],
+      ["hybrid after 30 steps", "8.1 mg/dL"]]);
+    expect(learnedRows({})).toEqual([]);
   });
 
   it("states an age group's hard limits", () => {
