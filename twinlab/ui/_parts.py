@@ -1,7 +1,7 @@
 """The builder's optional parts after the twin: a dosing policy behind a safety layer, and a learned correction.
 
-Each part is three pure functions of the form's choice: its check, the lines of Python that build it (the builder
-runs exactly those), and its nodes and edges in the composition graph.
+Each part is a few pure functions of the form's choice: its check, the lines of Python that build it (the builder
+runs exactly those), its nodes and edges in the composition graph, and what its result area shows.
 """
 
 from __future__ import annotations
@@ -78,8 +78,9 @@ def policy_code(choice: dict[str, Any]) -> list[str]:
     group, meal, seed = choice["age_group"], float(choice.get("meal_g", 0.0)), int(choice["seed"])
     return [
         f"policy = tl.control.SafetyLayer.for_age_group({expr}, {group!r}, interval_min={DECISION_MIN})",
+        "# the dose at the newest reading, as the safety layer lets it through (dose.reasons: the clamps applied)",
         f"dose = tl.control.dose_now(policy, twin.record, twin.posterior.base, meal_g={meal!r}, "
-        f"key=jax.random.key({seed}))  # the safe dose at the newest reading, with the clamps applied",
+        f"key=jax.random.key({seed}))",
     ]
 
 
@@ -140,8 +141,8 @@ def learned_code(choice: dict[str, Any]) -> list[str]:
         f"train, test = tl.hybrid.split_readings(tl.hybrid.record_windows(twin.record, hybrid, start), "
         f"held_out_min={held_out})",
         f"learned = tl.hybrid.fit(hybrid, start, train, steps={steps}, seed={seed})",
-        "held_out_rmse_mg_dl = {'base': float(tl.hybrid.reading_rmse(hybrid, start, test)[0]), "
-        "'hybrid': float(tl.hybrid.reading_rmse(hybrid, learned.params, test)[0])}",
+        "held_out_rmse_mg_dl = {'base': float(tl.hybrid.reading_rmse(hybrid, start, test)[0]),",
+        "                       'hybrid': float(tl.hybrid.reading_rmse(hybrid, learned.params, test)[0])}",
     ]
 
 
