@@ -263,6 +263,17 @@ def test_builder_renders_in_lab_builds_a_twin_and_writes_its_code_cell(lab: Lab,
     out = pg.locator(".jp-NotebookPanel .jp-OutputArea")
     out.locator("[data-testid=build]").wait_for(timeout=180_000)  # the widget's ESM rendered in the output
     assert out.locator("[data-testid=insert-cell]").is_disabled()
+    # The parts after the twin, chosen in the form: a policy behind a child's limits, a large meal, a learned part.
+    out.locator("[data-testid=policy]").select_option("basal-bolus")
+    out.locator("[data-testid=age-group]").select_option("child")
+    assert out.locator("[data-testid=limits]").inner_text().startswith("≤ 2 U/h basal, ≤ 5 U bolus")
+    out.locator("[data-testid=meal]").fill("150")
+    out.locator("[data-testid=meal]").dispatch_event("change")
+    out.locator("[data-testid=learned]").select_option("gnn-residual")
+    out.locator("[data-testid=learn-steps]").fill("2")
+    out.locator("[data-testid=learn-steps]").dispatch_event("change")
+    out.locator("[data-testid=part-learned]").wait_for(timeout=30_000)  # the graph redrawn from the Python side
+    assert out.locator("[data-testid=part-policy]").count() == 1
     out.locator("[data-testid=build]").click()
     status = out.locator("[data-testid=status]")
     pg.wait_for_function(
@@ -272,6 +283,11 @@ def test_builder_renders_in_lab_builds_a_twin_and_writes_its_code_cell(lab: Lab,
     assert "twin of adult#001" in status.inner_text()
     code = out.locator("[data-testid=code]").inner_text()
     assert "tl.Twin.from_params" in code
+    assert "tl.control.dose_now(policy" in code and "tl.hybrid.fit(hybrid, start, train, steps=2" in code
+    assert "max_bolus" in out.locator("[data-testid=clamps]").inner_text()  # 150 g asks for more than 5 U
+    assert out.locator("[data-testid=dose-table] tr").count() == 3
+    assert "last 60 min held out" in out.locator("[data-testid=learned-text]").inner_text()
+    assert out.locator("[data-testid=learned-table] tr").count() == 2
     out.locator("[data-testid=insert-cell]").click()
     assert out.locator("[data-testid=insert-note]").inner_text() == "inserted below"
     sources = pg.evaluate(

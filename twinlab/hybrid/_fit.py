@@ -2,7 +2,8 @@
 
 The trainable part is ``theta = {"log_scale": (len(FIT_FIELDS),), "net": nnx.State}``: each fitted patient parameter
 is its starting value times ``exp(log_scale)``. The loss is the mean squared error of the forecast glucose against the
-CGM readings of each window, differentiated through the whole ``lax.scan`` of RK4 steps and optimised with Adam.
+CGM readings of each window (a NaN reading is a minute without one, left out), differentiated through the whole
+``lax.scan`` of RK4 steps and optimised with Adam.
 """
 
 from __future__ import annotations
@@ -66,11 +67,18 @@ def forecast_bg(model: HybridUVAPadova, params: HybridParams, windows: Windows) 
 _forecast_jit = jax.jit(forecast_bg)
 
 
-def _loss(model: HybridUVAPadova, params: HybridParams, theta: dict[str, Any], windows: Windows) -> jax.Array:
-    bg = forecast_bg(model, with_theta(params, theta), windows)
+def _reading_errors(bg: jax.Array, windows: Windows) -> tuple[jax.Array, jax.Array]:
+    """Forecast minus reading at each reading's minute, (B, R) mg/dL (0 where none), and the 0/1 mask of readings."""
     every = windows.cgm_every_min
-    err = (bg[:, every::every] - windows.cgm_mg_dl) / LOSS_SCALE_MG_DL
-    return jnp.mean(jnp.square(err))
+    seen = ~jnp.isnan(windows.cgm_mg_dl)
+    # NaN marks a minute without a reading; it is zeroed before the subtraction so that no NaN reaches the gradient.
+    err = jnp.where(seen, bg[:, every::every] - jnp.where(seen, windows.cgm_mg_dl, 0.0), 0.0)
+    return err, seen.astype(bg.dtype)
+
+
+def _loss(model: HybridUVAPadova, params: HybridParams, theta: dict[str, Any], windows: Windows) -> jax.Array:
+    err, seen = _reading_errors(forecast_bg(model, with_theta(params, theta), windows), windows)
+    return jnp.sum(jnp.square(err / LOSS_SCALE_MG_DL)) / jnp.maximum(jnp.sum(seen), 1.0)
 
 
 @partial(jax.jit, static_argnames=("tx",))
@@ -151,3 +159,14 @@ def forecast_rmse(model: HybridUVAPadova, params: HybridParams, windows: Windows
         bg = _forecast_jit(model, params, part)
         out.append(np.sqrt(np.mean(np.square(np.asarray(bg[:, 1:] - part.bg_mg_dl[:, 1:])), axis=1)))
     return np.concatenate(out)
+
+
+def reading_rmse(model: HybridUVAPadova, params: HybridParams, windows: Windows) -> np.ndarray:
+    """Root-mean-square error of each window's forecast against its CGM readings, (B,), mg/dL (NaN: no reading).
+
+    For data whose true glucose is unknown (a real record, `record_windows`); `forecast_rmse` scores the truth.
+    """
+    err, seen = _reading_errors(_forecast_jit(model, params, windows), windows)
+    count = np.asarray(jnp.sum(seen, axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sqrt(np.asarray(jnp.sum(jnp.square(err), axis=1)) / count)

@@ -5,6 +5,7 @@ Example:
     >>> tl.ui.ParameterExplorer("adult#001", ["Vmx", "kp2"])              # sliders, live glucose
     >>> tl.ui.Inspector(twin)                                             # parts, parameters with units, the gate
     >>> b = tl.ui.TwinBuilder(); b                                        # form; b.twin and b.code after "build"
+    >>> b.policy, b.dose, b.learned                                       # the policy, its dose now, the hybrid's fit
     >>> tl.ui.to_panel(tl.ui.ParameterExplorer()).servable()             # the same widget in a Panel app
 """
 

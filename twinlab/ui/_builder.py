@@ -1,7 +1,9 @@
 """`TwinBuilder`: compose a glucose twin in a form, build it, get the twin and the code that builds it again.
 
 The form holds a template, a virtual person, the data source, the parts to learn and parameters with units and
-bounds.
+bounds, and the optional parts after the twin (`twinlab.ui._parts`): a dosing policy behind a safety layer, whose
+dose at the newest reading the result area shows, and a learned correction (a hybrid model fitted to the record,
+scored on its held-out last quarter).
 """
 
 from __future__ import annotations
@@ -16,6 +18,22 @@ from twinlab import datasets
 from twinlab.glucose._params import MODEL_FIELDS, patient, patient_names
 from twinlab.twin import Twin
 from twinlab.ui._explorer import _esm, parameter_spec
+from twinlab.ui._parts import (
+    LEARN_STEPS,
+    LEARNED,
+    MAX_MEAL_G,
+    POLICIES,
+    age_group_of,
+    age_limits,
+    check_learned,
+    check_policy,
+    learned_code,
+    learned_nodes,
+    learned_summary,
+    policy_code,
+    policy_nodes,
+    recommendation_text,
+)
 
 #: The templates: id -> (label, what it builds).
 TEMPLATES = {
@@ -69,6 +87,7 @@ def _code(choice: dict[str, Any]) -> str:
             f"twin = tl.Twin.personalise(tl.glucose.UVAPadova(), record, {free!r}, method='svi', "
             f"key=jax.random.key({seed}))"
         )
+    lines += policy_code(choice) + learned_code(choice)
     return "\n".join(lines) + "\n"
 
 
@@ -77,7 +96,8 @@ def composition(choice: dict[str, Any]) -> dict[str, Any]:
 
     Returns:
         ``{"nodes": [{"id", "part", "label", "column"}], "edges": [[from_id, to_id], ...]}``; columns 0-2 run from
-        the inputs (data, parameters, simulator) through the personalisation to the twin.
+        the inputs (data, parameters, simulator) through the personalisation to the twin; column 3 holds the
+        policy and the learned part fed by the twin, when chosen.
     """
     p, minutes = choice["patient"], int(choice["minutes"])
     source = choice.get("data", SIMULATED)
@@ -102,6 +122,8 @@ def composition(choice: dict[str, Any]) -> dict[str, Any]:
         {"id": "twin", "part": "twin", "label": "tl.Twin: simulator + posterior + record", "column": 2},
     ]
     edges = [["data", "personalise"], ["params", "personalise"], ["simulator", "personalise"], ["personalise", "twin"]]
+    for more_nodes, more_edges in (policy_nodes(choice), learned_nodes(choice)):
+        nodes, edges = nodes + more_nodes, edges + more_edges
     return {"nodes": nodes, "edges": edges}
 
 
@@ -131,10 +153,17 @@ def check_choice(choice: dict[str, Any]) -> None:
             raise ValueError(f"choose at least one parameter to learn, from {list(FORM_PARAMETERS)}; got {free!r}")
         if choice["template"] == "learn" and int(choice.get("n_particles", 0)) < 200:
             raise ValueError(f"particles must be at least 200; got {choice.get('n_particles')!r}")
+    check_policy(choice)
+    check_learned(choice)
 
 
 class TwinBuilder(anywidget.AnyWidget):
     """A form that builds a glucose twin; ``builder.twin`` is the result, ``builder.code`` the code that rebuilds it.
+
+    With a policy chosen, ``builder.policy`` is it inside its `tl.control.SafetyLayer` and ``builder.dose`` the
+    `tl.control.Recommendation` at the record's newest reading (``recommendation`` shows it in the form). With the
+    learned part, ``builder.hybrid`` is the `tl.hybrid.HybridUVAPadova` and ``builder.learned`` its
+    `tl.hybrid.FitResult` (``learned_result`` shows the held-out score).
 
     In JupyterLab with twinlab's extension, the form's "insert as a cell" puts ``code`` in a new cell below its own.
 
@@ -143,11 +172,18 @@ class TwinBuilder(anywidget.AnyWidget):
         patients: the virtual patients to start from (their parameters, or the prior around them).
         sources: the data sources offered: ``"simulated"`` and the real people whose files are present.
         form: slider specs of the parameters (name, label, unit, min, max, step).
+        policies: ``{id: [label, description]}`` of the dosing policies (`twinlab.ui._parts.POLICIES`).
+        age_groups: ``{group: [max basal U/h, max bolus U, max on board U]}``, the safety layer's limits.
+        learned_parts: ``{id: [label, description]}`` of the learned parts (`twinlab.ui._parts.LEARNED`).
         choice: what is chosen: template, patient, data, minutes, seed, values (changed parameters, in their units),
-            free (parameters to learn), n_particles.
+            free (parameters to learn), n_particles, policy, age_group (safety limits), meal_g (carbohydrate
+            announced now for the recommendation, g),
+            learned (a learned part or "none"), learn_steps (its Adam steps).
         code: the Python the last build ran.
         graph: the chosen composition as a graph (`composition`), drawn by the form.
         status: the last build's outcome, or what was wrong with the choice.
+        recommendation: the last build's dose now (`tl.control.Recommendation.to_dict` plus ``text``), or empty.
+        learned_result: the last build's learned part (`twinlab.ui._parts.learned_summary`), or empty.
     """
 
     _esm = traitlets.Any().tag(sync=True)
@@ -160,6 +196,13 @@ class TwinBuilder(anywidget.AnyWidget):
     code = traitlets.Unicode("").tag(sync=True)
     status = traitlets.Unicode("").tag(sync=True)
     graph: traitlets.Dict[str, Any] = traitlets.Dict().tag(sync=True)
+    policies: traitlets.Dict[str, Any] = traitlets.Dict().tag(sync=True)
+    age_groups: traitlets.Dict[str, Any] = traitlets.Dict().tag(sync=True)
+    max_meal_g = traitlets.Float(MAX_MEAL_G).tag(sync=True)
+    recommendation: traitlets.Dict[str, Any] = traitlets.Dict().tag(sync=True)
+    learned_parts: traitlets.Dict[str, Any] = traitlets.Dict().tag(sync=True)
+    learn_steps_bounds: traitlets.List[int] = traitlets.List(list(LEARN_STEPS)).tag(sync=True)
+    learned_result: traitlets.Dict[str, Any] = traitlets.Dict().tag(sync=True)
 
     def __init__(self, patient_name: str = "adult#001") -> None:
         base = patient(patient_name)
@@ -170,11 +213,20 @@ class TwinBuilder(anywidget.AnyWidget):
             sources=data_sources(),
             form=parameter_spec(FORM_PARAMETERS),
             defaults={n: float(getattr(base, n)) for n in FORM_PARAMETERS},
+            policies={k: [label, about] for k, (label, about, _) in POLICIES.items()},
+            age_groups={k: list(v) for k, v in age_limits().items()},
+            learned_parts={k: list(v) for k, v in LEARNED.items()},
             choice={"template": "fixed", "patient": patient_name, "data": SIMULATED, "minutes": 240, "seed": 0,
                     "values": {},
-                    "free": ["kp2", "Vmx", "kabs"], "n_particles": 256},
+                    "free": ["kp2", "Vmx", "kabs"], "n_particles": 256,
+                    "policy": "none", "age_group": age_group_of(patient_name), "meal_g": 0.0,
+                    "learned": "none", "learn_steps": 30},
         )  # fmt: skip
         self.twin: Twin | None = None
+        self.policy: Any = None  # a tl.control.SafetyLayer around the chosen policy
+        self.dose: Any = None  # its tl.control.Recommendation at the newest reading
+        self.hybrid: Any = None  # the learned part's tl.hybrid.HybridUVAPadova
+        self.learned: Any = None  # and its tl.hybrid.FitResult
         self.on_msg(self._on_msg)
         self.observe(self._compose, names="choice")
         self._compose(None)
@@ -197,12 +249,27 @@ class TwinBuilder(anywidget.AnyWidget):
             check_choice(choice)
         except (ValueError, TypeError) as err:
             self.status = f"not built: {err}"
+            self.recommendation, self.learned_result = {}, {}
             return None
         code = _code(choice)
         scope: dict[str, Any] = {}
         exec(compile(code, "<twin builder>", "exec"), scope)  # the code shown is the code run: it reproduces the twin
         self.twin = scope["twin"]
+        self.policy, self.dose = scope.get("policy"), scope.get("dose")
+        self.hybrid, self.learned = scope.get("hybrid"), scope.get("learned")
         self.code = code
         post = self.twin.posterior
-        self.status = f"built: twin of {self.twin.name}, {post.method} posterior on {jax.default_backend()}"
+        self.status = f"built: twin of {self.twin.name}, {post.method} posterior on {jax.default_backend()}" + (
+            f"; policy: {POLICIES[choice['policy']][0]} behind the {choice['age_group']} safety layer"
+            if self.policy is not None
+            else ""
+        )
+        self.recommendation = (
+            {**self.dose.to_dict(), "text": recommendation_text(self.dose)} if self.dose is not None else {}
+        )
+        self.learned_result = (
+            learned_summary(self.learned, scope["held_out_rmse_mg_dl"], int(choice["minutes"]) // 4)
+            if self.learned is not None
+            else {}
+        )
         return self.twin

@@ -1,6 +1,7 @@
-// The twin builder's front end: template, person, data, parts and parameter forms (units, bounds); "build" asks
-// Python to build the twin, which sends back the code it ran and its status; "insert as a cell" asks JupyterLab
-// (twinlab's extension, which listens for INSERT_EVENT) to put that code in a new cell below the widget's cell.
+// The twin builder's front end: template, person, data, parts and parameter forms (units, bounds), a dosing policy
+// behind a safety layer and a learned part; "build" asks Python to build the twin (and those parts), which sends back
+// the code it ran, its status, the policy's dose now and the learned part's held-out score; "insert as a cell" asks JupyterLab (twinlab's extension, which listens
+// for INSERT_EVENT) to put that code in a new cell below the widget's cell.
 
 /** The DOM event twinlab's JupyterLab extension answers by inserting `detail.code` as a cell (and cancelling it). */
 export const INSERT_EVENT = "twinlab:insert-cell";
@@ -25,6 +26,36 @@ interface Choice {
   values: Record<string, number>;
   free: string[];
   n_particles: number;
+  policy: string;
+  age_group: string;
+  meal_g: number;
+  learned: string;
+  learn_steps: number;
+}
+
+/** The learned part's outcome (`twinlab.ui._parts.learned_summary`). */
+export interface LearnedResult {
+  steps: number;
+  loss_first: number;
+  loss_last: number;
+  held_out_min: number;
+  base_rmse_mg_dl: number;
+  hybrid_rmse_mg_dl: number;
+  text: string;
+}
+
+/** The policy's dose at the newest reading (`tl.control.Recommendation.to_dict` plus a one-line `text`). */
+export interface Recommendation {
+  minute: number;
+  meal_g: number;
+  glucose_mg_dl: number;
+  iob_u: number;
+  requested_basal_u_per_h: number;
+  delivered_basal_u_per_h: number;
+  requested_bolus_u: number;
+  delivered_bolus_u: number;
+  reasons: string[];
+  text: string;
 }
 
 /** The composition the Python side derives from the choice (`twinlab.ui._builder.composition`). */
@@ -34,7 +65,12 @@ export interface Composition {
 }
 
 interface Model {
-  get(name: "templates"): Record<string, [string, string]>;
+  get(name: "templates" | "policies" | "learned_parts"): Record<string, [string, string]>;
+  get(name: "learn_steps_bounds"): [number, number];
+  get(name: "learned_result"): LearnedResult | Record<string, never>;
+  get(name: "age_groups"): Record<string, [number, number, number]>;
+  get(name: "max_meal_g"): number;
+  get(name: "recommendation"): Recommendation | Record<string, never>;
   get(name: "patients" | "sources"): string[];
   get(name: "form"): Spec[];
   get(name: "defaults"): Record<string, number>;
@@ -120,6 +156,38 @@ function drawComposition(svg: SVGSVGElement, graph: Composition): void {
   }
 }
 
+/** Rows of the dose table: [what, asked for, let through, unit]; empty without a recommendation. */
+export function doseRows(rec: Recommendation | Record<string, never>): [string, string, string, string][] {
+  if (!("minute" in rec)) return [];
+  const f = (x: number) => x.toFixed(2);
+  return [
+    ["basal", f(rec.requested_basal_u_per_h), f(rec.delivered_basal_u_per_h), "U/h"],
+    ["bolus", f(rec.requested_bolus_u), f(rec.delivered_bolus_u), "U"],
+  ];
+}
+
+/** What the safety layer did: its clamps by name, or that the request passed unchanged. */
+export function clampText(rec: Recommendation | Record<string, never>): string {
+  if (!("minute" in rec)) return "";
+  return rec.reasons.length ? `safety layer: ${rec.reasons.join(", ")}` : "safety layer: passed unchanged";
+}
+
+/** The limits an age group's safety layer enforces, for the form's label. */
+export function limitsText(limits: [number, number, number] | undefined): string {
+  if (!limits) return "";
+  const [basal, bolus, iob] = limits;
+  return `≤ ${basal} U/h basal, ≤ ${bolus} U bolus, ≤ ${iob} U on board`;
+}
+
+/** The learned part's held-out comparison as table rows: [model, RMSE against the held-out readings]. */
+export function learnedRows(res: LearnedResult | Record<string, never>): [string, string][] {
+  if (!("steps" in res)) return [];
+  return [
+    ["base model (the twin's parameters)", `${res.base_rmse_mg_dl.toFixed(1)} mg/dL`],
+    [`hybrid after ${res.steps} steps`, `${res.hybrid_rmse_mg_dl.toFixed(1)} mg/dL`],
+  ];
+}
+
 export function withChange(choice: Choice, change: Partial<Choice>): Choice {
   return { ...choice, ...change, values: { ...choice.values, ...(change.values ?? {}) } };
 }
@@ -155,6 +223,46 @@ function render({ model, el }: { model: Model; el: HTMLElement }): () => void {
   minutes.value = String(choice.minutes);
   minutes.addEventListener("change", () => update({ minutes: Number(minutes.value) }));
 
+  const policy = make("select", { "data-testid": "policy" });
+  for (const [id, [label, about]] of Object.entries(model.get("policies") ?? { none: ["none", ""] })) {
+    policy.append(make("option", { value: id, title: about }, label));
+  }
+  policy.value = choice.policy ?? "none";
+  const ageGroups = model.get("age_groups") ?? {};
+  const age = make("select", { "data-testid": "age-group" });
+  for (const g of Object.keys(ageGroups)) age.append(make("option", { value: g }, g));
+  age.value = choice.age_group ?? "adult";
+  const limits = make("span", { "data-testid": "limits" }, limitsText(ageGroups[age.value]));
+  const meal = make("input", { type: "number", min: "0", max: String(model.get("max_meal_g") ?? 300), step: "5",
+    "data-testid": "meal" });
+  meal.value = String(choice.meal_g ?? 0);
+  const policyOn = () => {
+    const off = policy.value === "none";
+    age.disabled = off;
+    meal.disabled = off;
+  };
+  policy.addEventListener("change", () => { policyOn(); update({ policy: policy.value }); });
+  age.addEventListener("change", () => {
+    limits.textContent = limitsText(ageGroups[age.value]);
+    update({ age_group: age.value });
+  });
+  meal.addEventListener("change", () => update({ meal_g: Number(meal.value) }));
+  policyOn();
+
+  const learned = make("select", { "data-testid": "learned" });
+  for (const [id, [label, about]] of Object.entries(model.get("learned_parts") ?? { none: ["none", ""] })) {
+    learned.append(make("option", { value: id, title: about }, label));
+  }
+  learned.value = choice.learned ?? "none";
+  const [minSteps, maxSteps] = model.get("learn_steps_bounds") ?? [1, 2000];
+  const steps = make("input", { type: "number", min: String(minSteps), max: String(maxSteps), step: "1",
+    "data-testid": "learn-steps" });
+  steps.value = String(choice.learn_steps ?? 30);
+  const learnedOn = () => { steps.disabled = learned.value === "none"; };
+  learned.addEventListener("change", () => { learnedOn(); update({ learned: learned.value }); });
+  steps.addEventListener("change", () => update({ learn_steps: Number(steps.value) }));
+  learnedOn();
+
   const params = make("div", { style: "display: grid; grid-template-columns: 260px 140px 170px 60px; gap: 2px 8px;" });
   const defaults = model.get("defaults");
   for (const s of model.get("form")) {
@@ -186,32 +294,74 @@ function render({ model, el }: { model: Model; el: HTMLElement }): () => void {
     note.textContent = requestInsert(el, model.get("code")) ? "inserted below" : NOT_INSERTED;
   });
   const code = make("pre", { "data-testid": "code", style: "background: #f5f5f5; padding: 6px;" });
+  const dose = make("div", { "data-testid": "dose" });
+  const fitted = make("div", { "data-testid": "learned-result" });
   const row = (label: string, node: HTMLElement) => {
     const r = make("label", {}, `${label} `);
     r.append(node);
     return r;
   };
+  const limitsRow = row("safety limits", age);
+  limitsRow.append(" ", limits);
   box.append(
     row("template", template), row("virtual person", person), row("data source", source),
     row("minutes of data", minutes),
     make("div", { style: "font-weight: bold" }, "parameters (value, unit [bounds], learn)"), params,
+    make("div", { style: "font-weight: bold" }, "policy (doses behind a safety layer)"),
+    row("policy", policy), limitsRow, row("meal announced now (g)", meal),
+    make("div", { style: "font-weight: bold" }, "learned part (fitted to the record, beside the twin)"),
+    row("learned part", learned), row("training steps", steps),
     make("div", { style: "font-weight: bold" }, "composition"), graph,
-    build, status, insert, note, code,
+    build, status, dose, fitted, insert, note, code,
   );
+  const showDose = () => {
+    const rec = model.get("recommendation") ?? {};
+    dose.replaceChildren();
+    if (!("minute" in rec)) return;
+    dose.append(make("div", { "data-testid": "dose-text" }, rec.text));
+    const table = make("table", { "data-testid": "dose-table" });
+    const head = make("tr", {});
+    for (const h of ["", "asked for", "let through", ""]) head.append(make("th", {}, h));
+    table.append(head);
+    for (const cells of doseRows(rec)) {
+      const tr = make("tr", {});
+      for (const c of cells) tr.append(make("td", {}, c));
+      table.append(tr);
+    }
+    dose.append(table, make("div", { "data-testid": "clamps" }, clampText(rec)));
+  };
+  const showLearned = () => {
+    const res = model.get("learned_result") ?? {};
+    fitted.replaceChildren();
+    if (!("steps" in res)) return;
+    const table = make("table", { "data-testid": "learned-table" });
+    for (const cells of learnedRows(res)) {
+      const tr = make("tr", {});
+      for (const c of cells) tr.append(make("td", {}, c));
+      table.append(tr);
+    }
+    fitted.append(make("div", { "data-testid": "learned-text" }, res.text), table);
+  };
   const show = () => {
     status.textContent = model.get("status");
     code.textContent = model.get("code");
     insert.disabled = model.get("code").trim() === "";
+    showDose();
+    showLearned();
   };
   const redraw = () => drawComposition(graph, model.get("graph") ?? { nodes: [], edges: [] });
   show();
   redraw();
   model.on("change:status", show);
   model.on("change:code", show);
+  model.on("change:recommendation", show);
+  model.on("change:learned_result", show);
   model.on("change:graph", redraw);
   return () => {
     model.off("change:status", show);
     model.off("change:code", show);
+    model.off("change:recommendation", show);
+    model.off("change:learned_result", show);
     model.off("change:graph", redraw);
   };
 }
