@@ -16,9 +16,13 @@ the refit's wall time (which includes compiling for the longer record: the real 
 
 `real`: for each real person with at least a day and a half of data, the first day personalises the twin (SVI,
 free kp2, Vmx, kabs; population prior; adult reference patient for the rest), then the next 12 hours are replayed
-reading by reading through `assimilate`, forecasting 30 and 60 minutes ahead every 30 minutes. Compared in the same
-run: persistence (the last reading stays) and the unpersonalised population model (the reference patient simulated
-on the person's own meals and insulin, its state never corrected). Errors in mg/dL over all forecast origins.
+through `assimilate`, forecasting 30 and 60 minutes ahead every 30 minutes from the newest reading. The twin runs
+twice: as fitted (its states simulated through the fitted day) and refiltered (`Twin.refilter`: states filtered
+through the day, model error tuned by the evidence). Compared in the same run: persistence (the last reading stays)
+and the unpersonalised population model (the reference patient simulated on the person's own meals and insulin, its
+state never corrected). Errors in mg/dL over all forecast origins; also the correlation between the refiltered
+twin's predicted change (forecast minus its glucose now) and the real change, which says whether the model's
+dynamics carry information beyond the current level.
 """
 
 from __future__ import annotations
@@ -92,35 +96,46 @@ def _assimilation_latency(post: bayes.Posterior, rest: tl.glucose.GlucoseRecord,
           f"({per_many / people * 1e3:.2f} ms per person)", flush=True)  # fmt: skip
 
 
+#: The forecasts `real` compares: the twin as fitted (states simulated open-loop through the fitted day, default drift),
+#: the twin refiltered (`Twin.refilter`: states filtered through the day, drift tuned by the evidence), the
+#: unpersonalised population model (state never corrected), and persistence.
+REAL_METHODS = ("twin", "twin, refiltered", "population", "persistence")
+
+
 def _forecast_errors(record: tl.glucose.GlucoseRecord, train_min: int, eval_min: int, key: jax.Array) -> dict:
     fit = record.window(0, train_min)
     post = bayes.personalise(MODEL, fit, ("kp2", "Vmx", "kabs"), method="svi", key=key, svi_steps=1500,
                              num_samples=250)  # fmt: skip
-    twin = tl.Twin(MODEL, post, fit)
-    point = tl.Twin.from_params(MODEL, bayes.reference_patient(), fit)
-    errs: dict[str, dict[int, list[float]]] = {m: {30: [], 60: []} for m in ("twin", "population", "persistence")}
-    step = 30
-    for origin in range(train_min, train_min + eval_min, step):
-        if origin > train_min:
-            new = record.window(origin - step, origin)
-            k = jax.random.fold_in(key, origin)
-            twin = twin.assimilate(new, key=k, allow_withheld=True)
-            point = point.assimilate(new, key=k, allow_withheld=True)
+    fitted = tl.Twin(MODEL, post, fit)
+    refiltered, choice = fitted.refilter(key=jax.random.fold_in(key, 1), allow_withheld=True)
+    point = tl.Twin.from_params(MODEL, bayes.reference_patient(), fit, name="population")
+    twins = {"twin": fitted, "twin, refiltered": refiltered, "population": point}
+    drift = {"population": 0.0}  # one particle: a random walk would only add noise
+    errs: dict[str, dict[int, list[float]]] = {m: {30: [], 60: []} for m in REAL_METHODS}
+    change: dict[int, list[tuple[float, float]]] = {30: [], 60: []}  # (refiltered twin's, real) 30/60-min change
+    for origin in range(train_min, train_min + eval_min, 30):
+        # every twin sees the readings up to and including `origin`, as persistence does
+        for m, twin in twins.items():
+            twins[m] = twin.assimilate(record.window(twin.minutes, origin + 1), key=jax.random.fold_in(key, origin),
+                                       glucose_drift_per_sqrt_min=drift.get(m), allow_withheld=True)  # fmt: skip
         past = record.cgm_minute[record.cgm_minute <= origin]
         if past.size == 0 or origin - past[-1] > 20:
             continue
         last = float(record.cgm_mg_dl[record.cgm_minute <= origin][-1])
-        plan = record.window(origin, min(origin + 60, record.minutes)).schedule
-        fc = twin.forecast(60, key=jax.random.fold_in(key, 10**6 + origin), plan=plan, allow_withheld=True)
-        fp = point.forecast(60, key=jax.random.fold_in(key, 10**6 + origin), plan=plan)
+        plan = record.window(origin + 1, min(origin + 60, record.minutes)).schedule
+        k = jax.random.fold_in(key, 10**6 + origin)
+        fcs = {m: twin.forecast(59, key=k, plan=plan, allow_withheld=True) for m, twin in twins.items()}
         for h in (30, 60):
             hit = np.nonzero(record.cgm_minute == origin + h)[0]
             if hit.size:
                 y = float(record.cgm_mg_dl[hit[0]])
-                errs["twin"][h].append(float(np.median(fc.bg[:, h])) - y)
-                errs["population"][h].append(float(fp.bg[0, h]) - y)
+                for m, fc in fcs.items():  # fc.minute[0] is origin + 1
+                    errs[m][h].append(float(np.median(fc.bg[:, h - 1])) - y)
                 errs["persistence"][h].append(last - y)
-    return {"errs": errs, "gate": post.ok, "khat": post.extras.get("psis_khat")}
+                bg = np.median(fcs["twin, refiltered"].bg, axis=0)
+                change[h].append((float(bg[h - 1] - bg[0]), y - last))
+    return {"errs": errs, "gate": post.ok, "khat": post.extras.get("psis_khat"), "drift": choice.drift_per_sqrt_min,
+            "change": change}  # fmt: skip
 
 
 def _synthetic_person(name: str, minutes: int, seed: int) -> tl.glucose.GlucoseRecord:
@@ -213,7 +228,9 @@ def refit(
 
 
 def real(datasets: list[str], limit: int | None) -> None:
-    totals: dict[str, dict[int, list[float]]] = {m: {30: [], 60: []} for m in ("twin", "population", "persistence")}
+    totals: dict[str, dict[int, list[float]]] = {m: {30: [], 60: []} for m in REAL_METHODS}
+    changes: dict[int, list[tuple[float, float]]] = {30: [], 60: []}
+    rmse = lambda e: float(np.sqrt(np.mean(np.square(e))))  # noqa: E731
     for name in datasets:
         records = tl.data.real_records(name)
         for i, (rid, record) in enumerate(records.items()):
@@ -224,19 +241,27 @@ def real(datasets: list[str], limit: int | None) -> None:
                 continue
             t0 = time.perf_counter()
             out = _forecast_errors(record, 1440, 720, jax.random.key(i))
-            line = [f"{rid}: {time.perf_counter() - t0:.0f} s, SVI k-hat {out['khat']:.2f}"]
+            line = [f"{rid}: {time.perf_counter() - t0:.0f} s, SVI k-hat {out['khat']:.2f}, drift {out['drift']:g}"]
             for m, by_h in out["errs"].items():
                 for h, e in by_h.items():
                     totals[m][h].extend(e)
                     if e:
-                        line.append(f"{m} {h} min RMSE {np.sqrt(np.mean(np.square(e))):.1f}")
+                        line.append(f"{m} {h} min RMSE {rmse(e):.1f}")
+            for h, pairs in out["change"].items():
+                changes[h].extend(pairs)
+                if len(pairs) > 2:
+                    line.append(f"r(change) {h} min {np.corrcoef(np.asarray(pairs).T)[0, 1]:.2f}")
             print("; ".join(line), flush=True)
     print("\nall people, held-out 12 h after a day of fitting; mg/dL")
-    print(f"{'forecast':<14}{'n':>6}{'RMSE 30':>10}{'MAE 30':>10}{'RMSE 60':>10}{'MAE 60':>10}")
+    print(f"{'forecast':<18}{'n':>6}{'RMSE 30':>10}{'MAE 30':>10}{'RMSE 60':>10}{'MAE 60':>10}")
     for m, by_h in totals.items():
         e30, e60 = np.asarray(by_h[30]), np.asarray(by_h[60])
-        print(f"{m:<14}{e30.size:>6}{np.sqrt(np.mean(e30**2)):>10.1f}{np.mean(np.abs(e30)):>10.1f}"
-              f"{np.sqrt(np.mean(e60**2)):>10.1f}{np.mean(np.abs(e60)):>10.1f}")  # fmt: skip
+        print(f"{m:<18}{e30.size:>6}{rmse(e30):>10.1f}{np.mean(np.abs(e30)):>10.1f}"
+              f"{rmse(e60):>10.1f}{np.mean(np.abs(e60)):>10.1f}")  # fmt: skip
+    for h, pairs in changes.items():
+        if len(pairs) > 2:
+            r = np.corrcoef(np.asarray(pairs).T)[0, 1]
+            print(f"correlation of the refiltered twin's predicted {h}-minute change with the real change: {r:.2f}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -139,3 +139,19 @@ ax.fill_between(real_fc.minute, rlo, rhi, alpha=0.3, label="90% band of a readin
 ax.plot(real_fc.minute, real_fc.median(), label="median forecast")
 ax.set(xlabel="minute", ylabel="glucose (mg/dL)")
 ax.legend(loc="upper left", fontsize=8)
+
+# %% [markdown]
+# The forecast above starts from each draw's state simulated open-loop through the whole day. A real person strays
+# from any model, so after a day those states can lie far from the last readings. `refilter` runs the particle
+# filter through the same day instead, and chooses how much model error to allow (the glucose drift) by how well the
+# filter predicted each reading from the ones before it (its log evidence). The day's readings then weigh the
+# particles a second time, so use the refiltered twin for the state now and for forecasts, and the fit for
+# statements about the parameters.
+
+# %%
+real_twin = tl.Twin(model, real_post, day)
+refiltered, choice = real_twin.refilter(key=jax.random.key(5), allow_withheld=True)
+print(choice.table())
+for label, t in (("fitted (open loop)", real_twin), ("refiltered", refiltered)):
+    now = float(np.median(t.forecast(1, key=jax.random.key(6), allow_withheld=True).bg[:, 0]))
+    print(f"{label:>20}: glucose now {now:6.1f} mg/dL; last reading {day.cgm_mg_dl[-1]:.1f}")
