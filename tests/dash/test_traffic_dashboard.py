@@ -151,6 +151,36 @@ def test_the_panel_view_replays_and_draws_the_what_if(stream: TrafficStream) -> 
 
 
 @pytest.mark.slow
+def test_tapping_a_sensor_on_either_map_selects_it_and_empty_space_changes_nothing(stream: TrafficStream) -> None:
+    from twinlab.dash import TrafficDashboard
+    from twinlab.dash._map_pick import TAP_RADIUS
+
+    dash = TrafficDashboard(stream, period_ms=500)
+    dash.live.value = False
+    ids, pos = stream.sensor_ids, stream.positions
+    assert dash.sensor.value == ids[0]
+    status, planned, redraws = dash.status.object, dash.planned.data, dash.redraws
+    # The point of the map (its padding included) farthest from every sensor: empty space.
+    grid = np.stack(np.meshgrid(np.linspace(-0.08, 1.08, 59), np.linspace(-0.08, 1.08, 59)), -1).reshape(-1, 2)
+    gap = np.linalg.norm(grid[:, None] - pos[None], axis=-1).min(axis=1)
+    assert gap.max() > TAP_RADIUS
+    for taps in dash.taps:
+        taps.event(x=float(grid[gap.argmax(), 0]), y=float(grid[gap.argmax(), 1]))
+    assert dash.sensor.value == ids[0] and dash.status.object == status and dash.redraws == redraws
+    x, y = pos[5] + 0.4 * TAP_RADIUS * np.array([0.6, -0.8])  # on the marker, off its centre
+    dash.taps[1].event(x=float(x), y=float(y))  # the what-if map
+    assert dash.sensor.value == ids[5] and dash.network.data["selected"] == ids[5] and dash.redraws == redraws + 1
+    assert f"sensor **{ids[5]}**" in dash.status.object and f"sensor **{ids[0]}**" not in dash.status.object
+    assert not np.allclose(dash.planned.data["mean_mph"], planned["mean_mph"])  # the plot shows sensor 5's forecast
+    np.testing.assert_array_equal(dash.planned.data["mean_mph"], stream.band(ids[5], stream.forecast())["mean_mph"])
+    np.testing.assert_array_equal(dash.readings.data["speed_mph"], stream.readings(ids[5])["speed_mph"])
+    dash.taps[0].event(x=float(pos[2, 0]), y=float(pos[2, 1]))  # the forecast map
+    assert dash.sensor.value == ids[2] and f"sensor **{ids[2]}**" in dash.status.object
+    dash.taps[0].event(x=None, y=None)  # the stream's reset value: no tap
+    assert dash.sensor.value == ids[2]
+
+
+@pytest.mark.slow
 def test_the_maps_hover_and_a_checkpoint_reloads_the_same_twin(stream: TrafficStream, checkpoint: Path) -> None:
     import holoviews as hv
     from bokeh.models import HoverTool

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
+from functools import reduce
 from typing import Any
 
 import holoviews as hv
@@ -10,6 +13,7 @@ import numpy as np
 import pandas as pd
 import panel as pn
 
+from twinlab.dash._map_pick import tapped_sensor
 from twinlab.dash._replay import PeriodicReplay
 from twinlab.dash._traffic_stream import INTERVAL_LEVEL, TrafficStream
 
@@ -36,34 +40,80 @@ def _segments(stream: TrafficStream, roads: list[tuple[str, str]]) -> pd.DataFra
     return pd.DataFrame({"x0": p[:, 0], "y0": p[:, 1], "x1": q[:, 0], "y1": q[:, 1]})
 
 
-def _map(data: dict[str, Any], which: str, title: str) -> hv.Overlay:
-    """One map: roads, sensors coloured by ``which`` ("plan" or "what_if") forecast, the selection and changes."""
+def _frame(data: dict[str, Any], which: str) -> pd.DataFrame:
+    """The sensors' rows with the ``which`` ("plan" or "what_if") forecast as ``speed_mph``, ``lo_mph``, ``hi_mph``."""
     nodes: pd.DataFrame = data["nodes"]
-    frame = nodes.assign(
+    return nodes.assign(
         speed_mph=nodes[f"{which}_mph"],
         lo_mph=nodes[f"{which}_lo_mph"],
         hi_mph=nodes[f"{which}_hi_mph"],
         state=np.where(nodes["lost"] & (which == "what_if"), "lost", "reporting"),
     )
+
+
+def _roads(data: dict[str, Any], which: str) -> hv.Segments:
+    return hv.Segments(data["roads"], ["x0", "y0", "x1", "y1"]).opts(color="#b0b0b0", line_width=1, backend="bokeh")
+
+
+def _closed(data: dict[str, Any], which: str) -> hv.Segments:
+    return hv.Segments(data["closed"], ["x0", "y0", "x1", "y1"]).opts(
+        color="#d62728", line_width=4, line_dash="dashed", backend="bokeh"
+    )
+
+
+def _sensors(data: dict[str, Any], which: str) -> hv.Points:
+    """The sensors coloured by forecast speed; hovering one describes it."""
+    frame = _frame(data, which)
     vdims = ["speed_mph", "sensor", "last_mph", "lo_mph", "hi_mph", "state"]
-    roads = hv.Segments(data["roads"], ["x0", "y0", "x1", "y1"]).opts(color="#b0b0b0", line_width=1, backend="bokeh")
-    points = hv.Points(frame, ["x", "y"], vdims).opts(
+    return hv.Points(frame, ["x", "y"], vdims).opts(
         color="speed_mph", cmap="RdYlGn", clim=SPEED_RANGE_MPH, size=13, line_color="#333333", colorbar=True,
         clabel=f"forecast speed in {data['horizon_min']} min (mph)", tools=["hover"], hover_tooltips=_TOOLTIPS,
         backend="bokeh",
     )  # fmt: skip
-    chosen = frame[frame["sensor"] == data["selected"]]
-    ring = hv.Points(chosen, ["x", "y"]).opts(
+
+
+def _ring(data: dict[str, Any], which: str) -> hv.Points:
+    frame = _frame(data, which)
+    return hv.Points(frame[frame["sensor"] == data["selected"]], ["x", "y"]).opts(
         size=24, fill_alpha=0.0, line_color="#1f3fbf", line_width=3, backend="bokeh"
     )
-    layers = roads * points * ring
-    if which == "what_if":
-        closed = hv.Segments(data["closed"], ["x0", "y0", "x1", "y1"]).opts(
-            color="#d62728", line_width=4, line_dash="dashed", backend="bokeh"
-        )
-        crosses = hv.Points(frame[frame["lost"]], ["x", "y"]).opts(marker="x", size=20, color="black", backend="bokeh")
-        layers = closed * layers * crosses
+
+
+def _crosses(data: dict[str, Any], which: str) -> hv.Points:
+    frame = _frame(data, which)
+    return hv.Points(frame[frame["lost"]], ["x", "y"]).opts(marker="x", size=20, color="black", backend="bokeh")
+
+
+_Layer = Callable[[dict[str, Any], str], hv.Element]
+#: The maps' layers, bottom to top; the what-if map adds the closed roads and crosses on the lost sensors.
+_LAYERS: dict[str, tuple[_Layer, ...]] = {
+    "plan": (_roads, _sensors, _ring),
+    "what_if": (_closed, _roads, _sensors, _ring, _crosses),
+}
+
+
+def _map_opts(layers: Any, title: str) -> Any:
     return layers.opts(title=title, xaxis=None, yaxis=None, height=400, responsive=True, padding=0.08, backend="bokeh")
+
+
+def _map(data: dict[str, Any], which: str, title: str) -> hv.Overlay:
+    """One map: roads, sensors coloured by ``which`` ("plan" or "what_if") forecast, the selection and changes."""
+    return _map_opts(hv.Overlay([layer(data, which) for layer in _LAYERS[which]]), title)
+
+
+def _live_map(network: hv.streams.Pipe, which: str, title: str) -> tuple[hv.DynamicMap, hv.streams.Tap]:
+    """One map redrawn from ``network``'s data, and the taps on it (``x``, ``y`` in layout units).
+
+    Each layer is its own DynamicMap: a stream attaches to the layer that is its source, and a DynamicMap drawing the
+    whole overlay would offer none.
+    """
+
+    def live(layer: _Layer) -> hv.DynamicMap:
+        return hv.DynamicMap(lambda data: layer(data, which), streams=[network])
+
+    layers = [live(layer) for layer in _LAYERS[which]]
+    taps = hv.streams.Tap(source=layers[_LAYERS[which].index(_sensors)])
+    return _map_opts(reduce(operator.mul, layers), title), taps
 
 
 def _band(data: pd.DataFrame, label: str, color: str) -> hv.Overlay:
@@ -86,7 +136,8 @@ class TrafficDashboard(PeriodicReplay, pn.viewable.Viewer):
 
     Each tick of a periodic callback delivers one step of readings (`TrafficStream.step`), which the twin
     assimilates; the maps and the sensor's plot are redrawn from the new window. Sensors are coloured by their forecast
-    speed at the chosen horizon; hovering one shows its id, last reading, forecast and interval. The what-if (sensors
+    speed at the chosen horizon; hovering one shows its id, last reading, forecast and interval, and tapping one on
+    either map selects it, as the ``sensor`` widget does (tapping empty space changes nothing). The what-if (sensors
     marked lost, a road closed) is forecast from the same window and drawn on the right map and as a second band.
 
     Args:
@@ -94,6 +145,10 @@ class TrafficDashboard(PeriodicReplay, pn.viewable.Viewer):
         period_ms: milliseconds between ticks.
         note: a line about the model (shown under the heading).
         title: the heading.
+
+    Attributes:
+        taps: the taps on the forecast map and on the what-if map (`hv.streams.Tap`, ``x`` and ``y`` in the layout's
+            units); a tap within `TAP_RADIUS` of a sensor selects the nearest.
     """
 
     def __init__(
@@ -124,6 +179,12 @@ class TrafficDashboard(PeriodicReplay, pn.viewable.Viewer):
         self.changed = hv.streams.Pipe(data=None)
         self.redraws = 0
         self._callback: Any = None
+        plan, plan_taps = _live_map(self.network, "plan", "forecast (as is)")
+        what_if, what_if_taps = _live_map(self.network, "what_if", "what-if")
+        self._live_maps = (plan, what_if)
+        self.taps = (plan_taps, what_if_taps)
+        for taps in self.taps:
+            taps.add_subscriber(self._tapped)
         for w in (self.horizon, self.sensor, self.lost, self.road):
             w.param.watch(lambda _event: self.redraw(), "value")
         self.live.param.watch(self._toggle, "value")
@@ -152,6 +213,13 @@ class TrafficDashboard(PeriodicReplay, pn.viewable.Viewer):
         self.redraws += 1
         self._status(nodes.iloc[s.sensor_index(sensor)], horizon, changed is not None, len(lost), len(closed))
 
+    def _tapped(self, x: float | None, y: float | None) -> None:
+        """A tap on either map at ``(x, y)``: select the sensor there, as choosing it in the ``sensor`` widget does."""
+        nodes: pd.DataFrame = self.network.data["nodes"]
+        sensor = tapped_sensor(x, y, nodes[["x", "y"]].to_numpy(), nodes["sensor"].tolist())
+        if sensor is not None:
+            self.sensor.value = sensor
+
     def _status(self, row: pd.Series, horizon: int, changed: bool, n_lost: int, n_closed: int) -> None:
         text = (
             f"readings: **{self.stream.steps}** · {self.stream.clock()} · sensor **{row['sensor']}**: last "
@@ -177,8 +245,7 @@ class TrafficDashboard(PeriodicReplay, pn.viewable.Viewer):
     # -- the layout -------------------------------------------------------------------------------------------------
 
     def _maps(self) -> pn.Row:
-        plan = hv.DynamicMap(lambda data: _map(data, "plan", "forecast (as is)"), streams=[self.network])
-        alt = hv.DynamicMap(lambda data: _map(data, "what_if", "what-if"), streams=[self.network])
+        plan, alt = self._live_maps
         return pn.Row(pn.pane.HoloViews(plan, sizing_mode="stretch_width"),
                       pn.pane.HoloViews(alt, sizing_mode="stretch_width"), sizing_mode="stretch_width")  # fmt: skip
 
