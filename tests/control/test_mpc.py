@@ -45,3 +45,34 @@ def test_personal_mpc_lowers_risk_against_basal_bolus() -> None:
     bb = control.evaluate(control.SafetyLayer.for_age_group(control.BasalBolus(), "adult"), names, days=1, seed=2)
     assert mpc.table.loc["cohort mean", "risk_index"] < bb.table.loc["cohort mean", "risk_index"]
     assert mpc.table.loc[names, "below_54_percent"].max() < 1.0
+
+
+@pytest.mark.slow
+def test_a_policy_tuned_in_the_persons_twin_beats_the_population_policy_on_that_person() -> None:
+    from twinlab import bayes
+
+    name, group = "adolescent#003", "adolescent"
+    true = tl.glucose.patient(name)
+    # One day of the person's data (their own therapy, random meals, 8 mg/dL CGM noise), simulated from the truth.
+    meals = tl.glucose.random_meals(100, days=1)
+    schedule = tl.glucose.Schedule(
+        meals=meals, boluses=[(m, g / float(true.therapy.carb_ratio_g_per_u)) for m, g in meals]
+    )
+    bg = np.asarray(tl.glucose.simulate(tl.glucose.UVAPadova(), true, schedule, minutes=1440).bg)
+    t = np.arange(0, 1440, 5)
+    cgm = bg[t] + np.random.default_rng(100).normal(0.0, 8.0, t.size)
+    record = tl.glucose.GlucoseRecord(t.astype(float), cgm, schedule, minutes=1440, subject=name)
+    # The twin: the age group's reference patient with kp2, Vmx, kabs personalised (never the truth).
+    post = bayes.personalise(tl.glucose.UVAPadova(), record, ("kp2", "Vmx", "kabs"), method="svi",
+                             key=jax.random.key(1), base=bayes.reference_patient(group))  # fmt: skip
+    others = [n for n in tl.glucose.patient_names() if n.startswith(group) and n != name]
+    policies = {
+        "population": control.MPC(tl.glucose.patients(others), iterations=4),
+        "personal": control.MPC.from_posterior(post, members=8, iterations=4),
+    }
+    risk = {
+        k: control.evaluate(control.SafetyLayer.for_age_group(p, group), [name], days=1, seed=0).table.loc[name]
+        for k, p in policies.items()
+    }
+    assert risk["personal"]["risk_index"] < risk["population"]["risk_index"], risk
+    assert risk["personal"]["below_54_percent"] < 1.0
