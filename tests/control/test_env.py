@@ -122,3 +122,17 @@ def test_ppo_runs_on_the_environment(env) -> None:
     state = env.reset_person(jax.random.key(5), 1)
     _, dose = policy((), env.observation(state.pipeline_state), jax.random.key(6))
     assert np.isfinite(float(dose.basal_u_per_h)) and float(dose.basal_u_per_h) >= 0
+
+
+@pytest.mark.slow
+def test_sac_runs_on_the_environment_and_saves_its_parameters(env, tmp_path) -> None:
+    seen = []
+    path = tmp_path / "sac.safetensors"
+    policy = control.train(
+        env, "sac", key=jax.random.key(0), num_timesteps=1_024, num_envs=4, num_eval_envs=4, batch_size=32,
+        min_replay_size=64, num_evals=2, progress=lambda i, m: seen.append(i), checkpoint=str(path),
+    )  # fmt: skip
+    assert seen and path.stat().st_size > 0
+    state = env.reset_person(jax.random.key(5), 1)
+    _, dose = policy((), env.observation(state.pipeline_state), jax.random.key(6))
+    assert np.isfinite(float(dose.basal_u_per_h)) and float(dose.basal_u_per_h) >= 0

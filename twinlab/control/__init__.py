@@ -15,7 +15,7 @@ from twinlab.control._policies import MLP, PID, ActionPolicy, BasalBolus, Networ
 from twinlab.control._replay import Recommendation, dose_now, record_observations, replay
 from twinlab.control._rollout import Episode, Evaluation, evaluate, meals_of, rollout, stack_policies
 from twinlab.control._safety import AGE_GROUP_LIMITS, REASONS, Audit, SafetyLayer, audit_table, reason_names
-from twinlab.control._train import load_params, save_params, train, train_apg, train_ppo
+from twinlab.control._train import load_params, save_params, train, train_apg, train_ppo, train_sac
 from twinlab.control._types import Dose, Observation
 
 __all__ = [
@@ -61,4 +61,5 @@ __all__ = [
     "train",
     "train_apg",
     "train_ppo",
+    "train_sac",
 ]

@@ -1,4 +1,4 @@
-"""`train`: dosing policies learned in the twin, by analytic policy gradients or by Brax's PPO.
+"""`train`: dosing policies learned in the twin, by analytic policy gradients or by Brax's PPO or SAC.
 
 ``method="apg"`` differentiates whole closed-loop episodes through the simulator (pump rounding passed straight
 through) and follows the gradient of the mean return with optax's Adam, with the gradient norm clipped (gradients
@@ -6,7 +6,9 @@ through long horizons of a stiff model can be large). The network starts as the 
 (`NetworkPolicy`), so training only ever moves away from a clinical baseline.
 
 ``method="ppo"`` runs ``brax.training.agents.ppo`` on the same environment; its action is read through
-`residual_dose` as well.
+`residual_dose` as well. ``method="sac"`` runs ``brax.training.agents.sac``, off-policy: the action (basal rate and
+bolus) is continuous, so soft actor-critic fits, and its replay buffer reuses each simulated step many times, which
+matters when every step is a stiff model's minutes of simulation.
 
 Progress is reported through ``progress(step, metrics)`` (default: a line on stderr every tenth of the run);
 ``checkpoint=path`` saves the network's parameters atomically (safetensors) after every report.
@@ -179,6 +181,48 @@ def train_ppo(
     return ActionPolicy(act=action)
 
 
+def train_sac(
+    env: GlucoseEnv,
+    key: jax.Array,
+    *,
+    num_timesteps: int = 200_000,
+    num_envs: int = 16,
+    progress: Progress | None = _print_progress,
+    checkpoint: str | None = None,
+    **sac_kwargs: Any,
+) -> ActionPolicy:
+    """Brax's SAC on the environment (episodes of ``env.decisions`` steps); returns its deterministic policy.
+
+    ``sac_kwargs`` go to ``brax.training.agents.sac.train`` (for example ``batch_size``, ``min_replay_size``,
+    ``grad_updates_per_step``); ``checkpoint`` saves the final parameters atomically (safetensors).
+    """
+    from brax.training.agents.sac import train as sac
+
+    seed = int(jax.random.randint(key, (), 0, 2**31 - 1))
+
+    def report(step: int, metrics: Any) -> None:
+        if progress is not None:
+            progress(int(step), {k: float(v) for k, v in metrics.items() if np.ndim(v) == 0})
+
+    options = {"episode_length": env.decisions, "num_envs": num_envs, "num_eval_envs": num_envs, "batch_size": 256,
+               "min_replay_size": min(8 * 256, num_timesteps // 4), "grad_updates_per_step": 1,
+               "normalize_observations": True, "discounting": 0.99, "learning_rate": 3e-4, "num_evals": 2,
+               "deterministic_eval": True, "max_devices_per_host": 1, **sac_kwargs}  # fmt: skip
+    with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"):
+        make_inference, params, _ = sac.train(
+            environment=env, num_timesteps=num_timesteps, seed=seed, progress_fn=report, **options
+        )
+    if checkpoint is not None:
+        save_params(params, checkpoint)
+    act = make_inference(params, deterministic=True)
+
+    def action(obs_vector: jax.Array, k: jax.Array) -> jax.Array:
+        with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"):  # brax's float32 networks
+            return jnp.asarray(act(obs_vector, k)[0], obs_vector.dtype)
+
+    return ActionPolicy(act=action)
+
+
 def train(env_or_twin: Any, method: str = "apg", *, key: jax.Array, **kwargs: Any) -> Any:
     """Train a dosing policy in a twin.
 
@@ -186,9 +230,10 @@ def train(env_or_twin: Any, method: str = "apg", *, key: jax.Array, **kwargs: An
         env_or_twin: a `GlucoseEnv` (e.g. over the 30 virtual patients), or a personalised ``tl.Twin`` (its
             posterior's draws become the environment's population: the policy is trained over the person's
             uncertainty).
-        method: ``"apg"`` (analytic policy gradients through the simulator) or ``"ppo"`` (brax.training).
+        method: ``"apg"`` (analytic policy gradients through the simulator), ``"ppo"`` or ``"sac"``
+            (brax.training).
         key: a JAX random key.
-        **kwargs: options of `train_apg` or `train_ppo`; for a twin, ``env_kwargs`` for the `GlucoseEnv`.
+        **kwargs: options of `train_apg`, `train_ppo` or `train_sac`; for a twin, ``env_kwargs`` for the `GlucoseEnv`.
 
     Returns:
         A policy (``init``/``__call__``): wrap it in a `SafetyLayer` before use.
@@ -196,9 +241,8 @@ def train(env_or_twin: Any, method: str = "apg", *, key: jax.Array, **kwargs: An
     Raises:
         ValueError: for an unknown method, or an APG environment whose pump does not pass gradients.
     """
-    if method not in ("apg", "ppo"):
-        raise ValueError(f"unknown method {method!r}. Fix: method='apg' or method='ppo' (or use MPC).")
+    trainers = {"apg": train_apg, "ppo": train_ppo, "sac": train_sac}
+    if method not in trainers:
+        raise ValueError(f"unknown method {method!r}. Fix: method='apg', 'ppo' or 'sac' (or use MPC).")
     env = _env_of(env_or_twin, method == "apg", kwargs.pop("env_kwargs", {}))
-    if method == "apg":
-        return train_apg(env, key, **kwargs)
-    return train_ppo(env, key, **kwargs)
+    return trainers[method](env, key, **kwargs)
