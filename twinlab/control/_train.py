@@ -241,7 +241,7 @@ def train(env_or_twin: Any, method: str = "apg", *, key: jax.Array, **kwargs: An
     Raises:
         ValueError: for an unknown method, or an APG environment whose pump does not pass gradients.
     """
-    trainers = {"apg": train_apg, "ppo": train_ppo, "sac": train_sac}
+    trainers: dict[str, Callable[..., Any]] = {"apg": train_apg, "ppo": train_ppo, "sac": train_sac}
     if method not in trainers:
         raise ValueError(f"unknown method {method!r}. Fix: method='apg', 'ppo' or 'sac' (or use MPC).")
     env = _env_of(env_or_twin, method == "apg", kwargs.pop("env_kwargs", {}))
