@@ -6,9 +6,9 @@ normalisation; MAE and RMSE in mph per horizon on the test part. Every row is co
 
 Each runner returns a `Row`. The peer library's row is torch-geometric-temporal's T-GCN on CPU PyTorch
 (`traffic_peer_tgcn.py`, installed by ``source scripts/venv.sh && install_traffic_peer``), fed the same `Prepared`
-windows and trained with the same settings; ``--skip-peer`` leaves it out. ``--ha-feature`` gives every learned row,
-the peer's included, the historical-average speed one horizon ahead as a fifth input feature
-(`twinlab.traffic.prepare`).
+windows and trained with the same settings; ``--skip-peer`` leaves it out. Every learned row, the peer's included, reads
+the historical-average speed one horizon ahead as a fifth input feature (`twinlab.traffic.prepare`);
+``--no-ha-feature`` leaves it out.
 """
 
 from __future__ import annotations
@@ -123,8 +123,8 @@ def main() -> None:
     parser.add_argument(
         "--ha-feature",
         action=argparse.BooleanOptionalAction,
-        default=False,
-        help="add the historical-average speed one horizon ahead as a fifth input feature (every learned row)",
+        default=True,
+        help="the historical-average speed one horizon ahead as a fifth input feature (every learned row)",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--torch-threads", type=int, default=1, help="PyTorch threads of the peer row")

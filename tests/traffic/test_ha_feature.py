@@ -114,7 +114,7 @@ def test_the_checkpoint_keeps_the_table(patch, tmp_path):
     loaded = traffic.load_forecaster(prep, path, members=1, hidden=4)
     np.testing.assert_array_equal(loaded.ha_table_mph, model.ha_table_mph)
     np.testing.assert_allclose(loaded.predict_windows(prep.test).mean_mph, model.predict_windows(prep.test).mean_mph)
-    plain = traffic.prepare(patch, SMALL)
+    plain = traffic.prepare(patch, SMALL, ha_feature=False)
     with pytest.raises(gnn.CheckpointError, match=r"saved with the historical-average feature.*ha_feature"):
         traffic.load_forecaster(plain, path, members=1, hidden=4)
     with pytest.raises(gnn.CheckpointError, match="other sensors, days or split"):

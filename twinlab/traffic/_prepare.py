@@ -1,9 +1,10 @@
 """The forecasting protocol: chronological split, train-only normalisation, node features, windows.
 
-Node features per step (F = 4, or 5 with the historical-average feature): normalised speed (0 where missing), an
-observed flag (1 = reading present), the time of day as sine and cosine, and optionally the sensor's
-historical-average speed one horizon (H steps) after this step, normalised like speed: across the T_in input steps
-it carries the historical-average profile of the targets, a known-future input. Its table comes from the training
+Node features per step (F = 5; 4 with ``prepare(..., ha_feature=False)``): normalised speed (0 where missing), an
+observed flag (1 = reading present), the time of day as sine and cosine, and the sensor's historical-average speed
+one horizon (H steps) after this step, normalised like speed: across the T_in input steps it carries the
+historical-average profile of the targets, a known-future input (on the Los Angeles data it lowered the graph GRU's
+errors at every horizon; `benchmarks/RESULTS.md`). Its table comes from the training
 part only, leaving the target's own day out for targets inside the training part (validation days included;
 `twinlab.traffic._history`), so no window sees its own future. A missing reading has all its features zero, the
 historical average included, which is also what ``TrainConfig.drop_nodes`` produces during training.
@@ -136,14 +137,15 @@ def node_features(
 
 
 def prepare(
-    data: SpeedData, protocol: Protocol | None = None, *, ha_feature: bool = False, dtype: type = jnp.float32
+    data: SpeedData, protocol: Protocol | None = None, *, ha_feature: bool = True, dtype: type = jnp.float32
 ) -> Prepared:
     """Split chronologically, normalise with training statistics only, and cut windows.
 
     Args:
         data: speeds and graph.
         protocol: the `Protocol` (default: the usual one).
-        ha_feature: add the historical-average speed one horizon ahead as a fifth feature (module docstring).
+        ha_feature: the historical-average speed one horizon ahead as a fifth feature (module docstring); False
+            leaves the four others.
         dtype: float dtype of the windows and graph.
 
     Raises:
