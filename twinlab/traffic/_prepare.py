@@ -4,10 +4,10 @@ Node features per step (F = 5; 4 with ``prepare(..., ha_feature=False)``): norma
 observed flag (1 = reading present), the time of day as sine and cosine, and the sensor's historical-average speed
 one horizon (H steps) after this step, normalised like speed: across the T_in input steps it carries the
 historical-average profile of the targets, a known-future input (on the Los Angeles data it lowered the graph GRU's
-errors at every horizon; `benchmarks/RESULTS.md`). Its table comes from the training
-part only, leaving the target's own day out for targets inside the training part (validation days included;
-`twinlab.traffic._history`), so no window sees its own future. A missing reading has all its features zero, the
-historical average included, which is also what ``TrainConfig.drop_nodes`` produces during training.
+errors at every horizon; `benchmarks/RESULTS.md`). Its table comes from the training part only, leaving the target's
+own day out for targets inside the training part (validation days included; `twinlab.traffic._history`), so no
+window sees its own future. A missing reading has all its features zero, the historical average included, which is
+also what ``TrainConfig.drop_nodes`` produces during training.
 """
 
 from __future__ import annotations
