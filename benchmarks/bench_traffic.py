@@ -6,7 +6,9 @@ normalisation; MAE and RMSE in mph per horizon on the test part. Every row is co
 
 Each runner returns a `Row`. The peer library's row is torch-geometric-temporal's T-GCN on CPU PyTorch
 (`traffic_peer_tgcn.py`, installed by ``source scripts/venv.sh && install_traffic_peer``), fed the same `Prepared`
-windows and trained with the same settings; ``--skip-peer`` leaves it out.
+windows and trained with the same settings; ``--skip-peer`` leaves it out. Every learned row, the peer's included, reads
+the historical-average speed one horizon ahead as a fifth input feature (`twinlab.traffic.prepare`);
+``--no-ha-feature`` leaves it out.
 """
 
 from __future__ import annotations
@@ -118,6 +120,12 @@ def main() -> None:
     parser.add_argument("--drop-nodes", type=float, default=0.05)
     parser.add_argument("--sensors", type=int, default=207, help="a connected patch of this many sensors")
     parser.add_argument("--loss", choices=gnn.LOSSES, default="mae", help="training loss (normalised units)")
+    parser.add_argument(
+        "--ha-feature",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the historical-average speed one horizon ahead as a fifth input feature (every learned row)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--torch-threads", type=int, default=1, help="PyTorch threads of the peer row")
     parser.add_argument("--skip-peer", action="store_true", help="leave out the torch-geometric-temporal row")
@@ -136,10 +144,10 @@ def main() -> None:
     data = traffic.load_los_loop()
     if args.sensors < data.speed_mph.shape[1]:
         data = data.subset(traffic.nearby_sensors(data.adjacency, args.sensors))
-    prep = traffic.prepare(data)
+    prep = traffic.prepare(data, ha_feature=args.ha_feature)
     print(
         f"sensors {data.speed_mph.shape[1]}, windows train/val/test {prep.train.count}/{prep.val.count}/"
-        f"{prep.test.count}; {vars(args)}"
+        f"{prep.test.count}, {prep.n_features} features; {vars(args)}"
     )
     truth = prep.test_truth_mph()
     steps = prep.protocol.report_steps

@@ -57,6 +57,11 @@ print(f"graph: {int(prep.graph.n_node[0])} nodes, {int(prep.graph.n_edge[0])} we
 # weights and the order they see the windows; their spread, plus a noise level calibrated on the validation days,
 # gives the forecast's uncertainty. During training 5% of the sensors are hidden in each window, so the twin
 # learns to forecast with sensors missing.
+#
+# Each sensor reads five numbers per step: its speed, an "observed" flag, the time of day (sine and cosine), and the
+# historical average: its mean speed, over the training days, at the time one hour after that step. Over the input
+# hour that last feature spells out the usual profile of the hour to forecast, a future the model may know. The table
+# comes from the training days only, and for a training window its own day is left out of it, as the test days are.
 
 # %%
 config = gnn.TrainConfig(

@@ -85,3 +85,17 @@ def test_checkpoint_roundtrip_and_refusals(tmp_path):
         gnn.load_checkpoint(path, state)
     with pytest.raises(gnn.CheckpointError, match="no checkpoint"):
         gnn.load_checkpoint(tmp_path / "none.npz", state)
+
+
+def test_checkpoint_keeps_named_arrays_beside_the_state(tmp_path):
+    state = nnx.split(gnn.SpatioTemporalForecaster(2, 4, 3, rngs=nnx.Rngs(0)))[1]
+    table = np.arange(12.0).reshape(3, 4)
+    path = gnn.save_checkpoint(tmp_path / "m.npz", state, {"epoch": 1}, arrays={"table": table})
+    arrays = gnn.checkpoint_arrays(path)
+    assert list(arrays) == ["table"] and arrays["table"].dtype == np.float64
+    np.testing.assert_array_equal(arrays["table"], table)
+    loaded, meta = gnn.load_checkpoint(path, state)  # the side arrays are not part of the state
+    assert meta == {"epoch": 1} and len(jax.tree.leaves(loaded)) == len(jax.tree.leaves(state))
+    assert gnn.checkpoint_arrays(gnn.save_checkpoint(tmp_path / "plain.npz", state)) == {}
+    with pytest.raises(gnn.CheckpointError, match="no checkpoint"):
+        gnn.checkpoint_arrays(tmp_path / "none.npz")

@@ -1,7 +1,5 @@
 """The traffic twin on the real Los Angeles data: protocol, baselines, a small trained ensemble, streaming, what-ifs."""
 
-import os
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -11,17 +9,6 @@ from twinlab import gnn, traffic
 from twinlab.datasets import DataFileError
 
 SMALL = traffic.Protocol(input_steps=12, horizon_steps=6, report_steps=(3, 6))
-
-
-@pytest.fixture(scope="module")
-def los():
-    """The data, loaded once per module (conftest's function-scoped real_data fixture cannot serve module scope)."""
-    try:
-        return traffic.load_los_loop()
-    except DataFileError as err:
-        if os.environ.get("TWINLAB_REQUIRE_DATA") == "1":
-            pytest.fail(f"TWINLAB_REQUIRE_DATA=1 but the LA loop data are not available: {err}")
-        pytest.skip("real data sets not available: set TWINLAB_DATA_DIR to a folder holding them")
 
 
 @pytest.fixture(scope="module")

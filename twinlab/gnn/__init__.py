@@ -4,7 +4,7 @@ Needs the ``gnn`` extra (``pip install twinlab[gnn]``) for jraph. Models are fla
 holds them as pure ``(graphdef, state)`` pairs (``nnx.split``) and runs them with `apply`.
 """
 
-from twinlab.gnn._checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from twinlab.gnn._checkpoint import CheckpointError, checkpoint_arrays, load_checkpoint, save_checkpoint
 from twinlab.gnn._graph import (
     batch_graphs,
     edge_mask,
@@ -49,6 +49,7 @@ __all__ = [
     "apply",
     "batch_graphs",
     "batch_mesh",
+    "checkpoint_arrays",
     "edge_mask",
     "ensemble_apply",
     "evaluate_loss",

@@ -71,7 +71,8 @@ class SpatioTemporalForecaster(nnx.Module):
     """Encode the last T_in steps with a graph GRU, then read the next H steps at every node from its final state.
 
     Args:
-        in_features: F, features per node and step (for traffic: speed, an observed flag, time of day).
+        in_features: F, features per node and step (for traffic: speed, an observed flag, time of day, and
+            optionally the historical-average speed one horizon ahead).
         hidden: state size per node (32-64 is plenty for a few hundred nodes).
         horizon_steps: H, how many future steps to predict.
         layer: graph layer inside the GRU gates: ``"gcn"``, ``"gat"``, ``"mpnn"``, or ``"none"`` (no graph).

@@ -182,6 +182,7 @@ def train(
     *,
     progress: Callable[[EpochReport], None] | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_arrays: dict[str, Any] | None = None,
     mesh: Mesh | None = None,
 ) -> TrainResult:
     """Train ``config.members`` models with Adam, keeping each member's best state on ``val_windows``.
@@ -194,6 +195,7 @@ def train(
         config: the `TrainConfig`.
         progress: called with an `EpochReport` after each epoch (e.g. ``print``).
         checkpoint: if given, the best states so far are saved there (atomically) whenever a member improves.
+        checkpoint_arrays: named arrays saved beside the states in every checkpoint (`checkpoint_arrays` reads them).
         mesh: if given, each batch is split over this one-axis device mesh (see `shard_batch`).
 
     Returns:
@@ -234,7 +236,8 @@ def train(
         best_val = np.where(better, val, best_val)
         waited = np.where(better, 0, waited + 1)
         if checkpoint is not None and better.any():
-            save_checkpoint(checkpoint, best, {"epoch": epoch, "best_val_loss": best_val.tolist(), **asdict(config)})
+            meta = {"epoch": epoch, "best_val_loss": best_val.tolist(), **asdict(config)}
+            save_checkpoint(checkpoint, best, meta, arrays=checkpoint_arrays)
         report = EpochReport(
             epoch, float(np.mean(np.asarray(jnp.stack(losses)))), float(np.mean(val)), 0.0, bool(better.any())
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from twinlab.traffic._history import ha_table
 from twinlab.traffic._prepare import Prepared
 
 __all__ = ["coverage", "historical_average", "last_value", "mae_rmse"]
@@ -28,15 +29,7 @@ def historical_average(prep: Prepared) -> np.ndarray:
     """
     p, data = prep.protocol, prep.data
     tod = data.step_of_day()
-    per_day = data.steps_per_day
-    train = data.speed_mph[: prep.split_step]
-    sums = np.zeros((per_day, train.shape[1]))
-    counts = np.zeros(per_day)
-    np.add.at(sums, tod[: prep.split_step], train)
-    np.add.at(counts, tod[: prep.split_step], 1.0)
-    table = sums / np.maximum(counts, 1.0)[:, None]
-    # A time of day the training part never saw (only with very short series) falls back to the sensor's mean.
-    table[counts == 0] = train.mean(axis=0)
+    table = ha_table(data.speed_mph[: prep.split_step], tod[: prep.split_step], data.steps_per_day).T
     target_steps = prep.split_step + np.asarray(prep.test.starts)[:, None] + p.input_steps + np.arange(p.horizon_steps)
     return table[tod[target_steps]]
 

@@ -27,11 +27,13 @@ from flax import nnx, struct
 from jax.sharding import Mesh
 
 from twinlab.gnn import (
+    CheckpointError,
     EpochReport,
     SpatioTemporalForecaster,
     TrainConfig,
     TrainResult,
     Windows,
+    checkpoint_arrays,
     init_ensemble,
     load_checkpoint,
     take_batch,
@@ -41,6 +43,18 @@ from twinlab.gnn import ensemble_apply as _ensemble_apply
 from twinlab.traffic._prepare import N_FEATURES, Prepared
 
 __all__ = ["INTERVAL_LEVELS", "Forecast", "TrafficForecaster", "fit_forecaster", "load_forecaster"]
+
+HA_TABLE = "ha_table_mph"
+"""Name of the historical-average table among a checkpoint's arrays (`twinlab.gnn.checkpoint_arrays`)."""
+
+MSG_HA_MISMATCH = (
+    "checkpoint {path} was saved {saved} the historical-average feature, but the prepared data are the other way. "
+    "Fix: prepare the data as the model was trained (`prepare(data, ha_feature=...)`)."
+)
+MSG_HA_OTHER_DATA = (
+    "checkpoint {path} holds a historical-average table ({saved}) that these prepared data ({here}) do not give: it "
+    "was trained on other sensors, days or split. Fix: prepare the data it was trained on."
+)
 
 INTERVAL_LEVELS = np.round(np.arange(1, 100) / 100, 2)
 """(L,) = 0.01, 0.02, ..., 0.99: the central-interval levels at which the calibrated scale is tabulated."""
@@ -102,6 +116,9 @@ class TrafficForecaster:
         std_mph: normalisation standard deviation.
         noise_var: (H,) calibrated noise variance per horizon step, in normalised units squared.
         interval_scale: (H, L) calibrated interval multipliers at `INTERVAL_LEVELS` (None: Gaussian).
+        ha_table_mph: (N, steps_per_day) the training part's historical average, mph, when the model reads the
+            historical-average feature (`twinlab.traffic.prepare`'s ``ha_feature``); None when it does not. New steps'
+            features are computed from it (`TrafficTwin.features`).
     """
 
     graphdef: Any
@@ -111,6 +128,17 @@ class TrafficForecaster:
     std_mph: float
     noise_var: np.ndarray
     interval_scale: np.ndarray | None = None
+    ha_table_mph: np.ndarray | None = None
+
+    @property
+    def n_features(self) -> int:
+        """F, the features per node and step the model reads (5 with the historical-average feature, else 4)."""
+        return N_FEATURES + (self.ha_table_mph is not None)
+
+    @property
+    def horizon_steps(self) -> int:
+        """H, the steps it forecasts."""
+        return int(np.asarray(self.noise_var).shape[0])
 
     @property
     def members(self) -> int:
@@ -186,7 +214,8 @@ def fit_forecaster(
         hidden: state size per sensor.
         layer: ``"gcn"``, ``"gat"``, ``"mpnn"``, or ``"none"`` for a per-sensor GRU without the graph.
         progress: per-epoch callback.
-        checkpoint: optional path for the best states so far (atomic ``.npz``).
+        checkpoint: optional path for the best states so far (atomic ``.npz``; with the historical-average feature,
+            its table is kept beside the states, for `load_forecaster`).
         mesh: optional device mesh to shard each batch over.
 
     Returns:
@@ -196,10 +225,17 @@ def fit_forecaster(
     dtype = prep.train.features.dtype
 
     def make(rngs: nnx.Rngs) -> SpatioTemporalForecaster:
-        return SpatioTemporalForecaster(N_FEATURES, hidden, h, layer=layer, rngs=rngs, dtype=dtype)
+        return SpatioTemporalForecaster(prep.n_features, hidden, h, layer=layer, rngs=rngs, dtype=dtype)
 
-    result = train(make, prep.graph, prep.train, prep.val, config, progress=progress, checkpoint=checkpoint, mesh=mesh)
-    model = TrafficForecaster(result.graphdef, result.states, prep.graph, prep.mean_mph, prep.std_mph, np.zeros(h))
+    table = prep.ha_table_mph
+    arrays = None if table is None else {HA_TABLE: table}
+    result = train(
+        make, prep.graph, prep.train, prep.val, config,
+        progress=progress, checkpoint=checkpoint, checkpoint_arrays=arrays, mesh=mesh,
+    )  # fmt: skip
+    model = TrafficForecaster(
+        result.graphdef, result.states, prep.graph, prep.mean_mph, prep.std_mph, np.zeros(h), ha_table_mph=table
+    )
     return _calibrate(model, prep.val), result
 
 
@@ -220,17 +256,30 @@ def load_forecaster(
         hidden: its state size per sensor.
         layer: its graph layer.
 
+    The historical-average table, when the model reads that feature, comes from the checkpoint (saved beside the
+    states by `fit_forecaster`); ``prep`` must have been prepared the same way (``ha_feature``).
+
     Raises:
         twinlab.gnn.CheckpointError: a missing or damaged file, or one saved with another configuration (the message
-            names the first array that does not fit).
+            names the first array that does not fit), or with the historical-average feature where ``prep`` has none
+            (or the reverse), or a table that ``prep``'s data do not give.
     """
     h = prep.protocol.horizon_steps
     dtype = prep.train.features.dtype
+    table, here = checkpoint_arrays(checkpoint).get(HA_TABLE), prep.ha_table_mph
+    if table is not None and here is not None:
+        if table.shape != here.shape or not np.allclose(table, here):
+            raise CheckpointError(MSG_HA_OTHER_DATA.format(path=checkpoint, saved=table.shape, here=here.shape))
+    elif table is not None or here is not None:
+        saved = "without" if table is None else "with"
+        raise CheckpointError(MSG_HA_MISMATCH.format(path=checkpoint, saved=saved))
 
     def make(rngs: nnx.Rngs) -> SpatioTemporalForecaster:
-        return SpatioTemporalForecaster(N_FEATURES, hidden, h, layer=layer, rngs=rngs, dtype=dtype)
+        return SpatioTemporalForecaster(prep.n_features, hidden, h, layer=layer, rngs=rngs, dtype=dtype)
 
     graphdef, template = init_ensemble(make, members, 0)  # the template gives structure and shapes only
     states, _ = load_checkpoint(checkpoint, template)
-    model = TrafficForecaster(graphdef, states, prep.graph, prep.mean_mph, prep.std_mph, np.zeros(h))
+    model = TrafficForecaster(
+        graphdef, states, prep.graph, prep.mean_mph, prep.std_mph, np.zeros(h), ha_table_mph=table
+    )
     return _calibrate(model, prep.val)

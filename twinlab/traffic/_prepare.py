@@ -1,8 +1,13 @@
 """The forecasting protocol: chronological split, train-only normalisation, node features, windows.
 
-Node features per step (F = 4): normalised speed (0 where missing), an observed flag (1 = reading present), and the
-time of day as sine and cosine. A missing reading has all four features zero, which is also what
-``TrainConfig.drop_nodes`` produces during training.
+Node features per step (F = 5; 4 with ``prepare(..., ha_feature=False)``): normalised speed (0 where missing), an
+observed flag (1 = reading present), the time of day as sine and cosine, and the sensor's historical-average speed
+one horizon (H steps) after this step, normalised like speed: across the T_in input steps it carries the
+historical-average profile of the targets, a known-future input (on the Los Angeles data it lowered the graph GRU's
+errors at every horizon; `benchmarks/RESULTS.md`). Its table comes from the training part only, leaving the target's
+own day out for targets inside the training part (validation days included; `twinlab.traffic._history`), so no
+window sees its own future. A missing reading has all its features zero, the historical average included, which is
+also what ``TrainConfig.drop_nodes`` produces during training.
 """
 
 from __future__ import annotations
@@ -15,10 +20,12 @@ import numpy as np
 
 from twinlab.gnn import Windows, from_adjacency, make_windows
 from twinlab.traffic._data import SpeedData
+from twinlab.traffic._history import ha_ahead, ha_table
 
 __all__ = ["N_FEATURES", "Prepared", "Protocol", "node_features", "prepare"]
 
 N_FEATURES = 4
+"""Features per node and step without the historical-average one (`Prepared.n_features` counts it)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,8 @@ class Prepared:
         val: windows for early stopping and calibration (after `train` in time).
         test: windows of the test part (after the split; inputs and targets both inside it).
         split_step: first step of the test part.
+        ha_table_mph: (N, steps_per_day) the training part's historical average, mph, when the windows carry the
+            historical-average feature (the table new steps are read from), else None.
     """
 
     data: SpeedData
@@ -71,6 +80,12 @@ class Prepared:
     val: Windows
     test: Windows
     split_step: int
+    ha_table_mph: np.ndarray | None = None
+
+    @property
+    def n_features(self) -> int:
+        """F, features per node and step (5 with the historical-average feature, else 4)."""
+        return N_FEATURES + (self.ha_table_mph is not None)
 
     def to_mph(self, z: jnp.ndarray) -> jnp.ndarray:
         """Normalised values -> mph."""
@@ -87,18 +102,51 @@ def _future(speed: np.ndarray, windows: Windows, p: Protocol) -> np.ndarray:
 
 
 def node_features(
-    speed_mph: np.ndarray, observed: np.ndarray, step_of_day: np.ndarray, mean_mph: float, std_mph: float, per_day: int
+    speed_mph: np.ndarray,
+    observed: np.ndarray,
+    step_of_day: np.ndarray,
+    mean_mph: float,
+    std_mph: float,
+    per_day: int,
+    ha_mph: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(T, N) speeds and 0/1 observed flags, (T,) step of day -> (T, N, 4) features (see the module docstring)."""
-    z = np.where(observed > 0, (speed_mph - mean_mph) / std_mph, 0.0)
+    """Model features of T steps (see the module docstring).
+
+    Args:
+        speed_mph: (T, N) speeds, mph (ignored where not observed).
+        observed: (T, N) 0/1 flags.
+        step_of_day: (T,) step of the day of each row.
+        mean_mph: normalisation mean.
+        std_mph: normalisation standard deviation.
+        per_day: steps in a day.
+        ha_mph: (T, N) historical-average speed one horizon after each step, mph (`ha_ahead`), or None.
+
+    Returns:
+        (T, N, 4) features, or (T, N, 5) with ``ha_mph``.
+    """
+    obs = observed > 0
+    z = np.where(obs, (speed_mph - mean_mph) / std_mph, 0.0)
     angle = 2 * np.pi * step_of_day / per_day
     tod = np.broadcast_to(np.stack([np.sin(angle), np.cos(angle)], -1)[:, None, :], (*z.shape, 2))
-    tod = tod * (observed > 0)[..., None]
-    return np.concatenate([z[..., None], observed[..., None].astype(np.float64), tod], axis=-1)
+    parts = [z[..., None], obs[..., None].astype(np.float64), tod * obs[..., None]]
+    if ha_mph is not None:
+        if ha_mph.shape != z.shape:
+            raise ValueError(f"ha_mph must have the speeds' shape {z.shape}; got {ha_mph.shape}")
+        parts.append(np.where(obs, (ha_mph - mean_mph) / std_mph, 0.0)[..., None])  # zero where missing, like the rest
+    return np.concatenate(parts, axis=-1)
 
 
-def prepare(data: SpeedData, protocol: Protocol | None = None, *, dtype: type = jnp.float32) -> Prepared:
+def prepare(
+    data: SpeedData, protocol: Protocol | None = None, *, ha_feature: bool = True, dtype: type = jnp.float32
+) -> Prepared:
     """Split chronologically, normalise with training statistics only, and cut windows.
+
+    Args:
+        data: speeds and graph.
+        protocol: the `Protocol` (default: the usual one).
+        ha_feature: the historical-average speed one horizon ahead as a fifth feature (module docstring); False
+            leaves the four others.
+        dtype: float dtype of the windows and graph.
 
     Raises:
         ValueError: a horizon (input + output steps) longer than the validation or test part.
@@ -117,7 +165,13 @@ def prepare(data: SpeedData, protocol: Protocol | None = None, *, dtype: type = 
     train_speed = data.speed_mph[:split]
     mean, std = float(train_speed.mean()), float(train_speed.std())
     observed = np.ones_like(data.speed_mph)
-    feats = node_features(data.speed_mph, observed, data.step_of_day(), mean, std, data.steps_per_day)
+    tod, per_day = data.step_of_day(), data.steps_per_day
+    table, ahead = None, None
+    if ha_feature:
+        table = ha_table(train_speed, tod[:split], per_day)
+        day = (data.first_step_of_day + np.arange(t)) // per_day
+        ahead = ha_ahead(data.speed_mph, tod, day, split, per_day, p.horizon_steps)
+    feats = node_features(data.speed_mph, observed, tod, mean, std, per_day, ahead)
     target = (data.speed_mph - mean) / std
 
     def part(lo: int, hi: int) -> Windows:
@@ -134,4 +188,5 @@ def prepare(data: SpeedData, protocol: Protocol | None = None, *, dtype: type = 
         val=part(val_start - p.input_steps, split),
         test=part(split, t),
         split_step=split,
+        ha_table_mph=table,
     )

@@ -3,7 +3,10 @@
 The twin's state is the last T_in steps of node features (a (T_in, N, F) window), so assimilating a reading is a pure
 function ``window -> window`` and a replay of a day is one ``lax.scan``. A missing reading (a sensor down) is passed
 with ``observed = 0``; its value is ignored (it may be NaN) and the model sees the "missing" features it was trained
-with (``TrainConfig.drop_nodes``).
+with (``TrainConfig.drop_nodes``): all zero, the historical-average feature included. A forecaster that reads the
+historical-average feature carries its training-part table (`TrafficForecaster.ha_table_mph`): a new step's feature is
+that table at the step of the day one horizon later, exactly as `twinlab.traffic.prepare` computes it for the test
+part.
 
 What-ifs answered here are about the forecaster's knowledge of the network: a sensor lost (its readings missing
 from now on) or a road closed (the link removed from the graph the model passes messages along). A closed road
@@ -20,6 +23,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import jraph
+import numpy as np
 
 from twinlab.gnn import remove_edges
 from twinlab.traffic._forecast import Forecast, TrafficForecaster
@@ -51,17 +55,34 @@ class TrafficTwin:
     steps_per_day: int
     input_steps: int
 
+    def __post_init__(self) -> None:
+        table = self.forecaster.ha_table_mph
+        if table is not None and np.shape(table)[1] != self.steps_per_day:
+            raise ValueError(
+                f"the forecaster's historical-average table has {np.shape(table)[1]} steps per day but the twin was "
+                f"given steps_per_day={self.steps_per_day}. Fix: pass the data's steps_per_day (its step length)."
+            )
+
     def features(self, speed_mph: jax.Array, observed: jax.Array, step_of_day: jax.Array) -> jax.Array:
-        """(..., N) speeds, mph, and 0/1 flags, (...) step of day -> (..., N, 4) model features (jittable)."""
+        """(..., N) speeds, mph, and 0/1 flags, (...) step of day -> (..., N, F) model features (jittable).
+
+        F = ``forecaster.n_features``: 4, or 5 with the historical-average speed one horizon after each step.
+        """
         f = self.forecaster
         dtype = jax.tree.leaves(f.states)[0].dtype
         obs = observed > 0
         z = jnp.where(obs, (jnp.where(obs, speed_mph, f.mean_mph) - f.mean_mph) / f.std_mph, 0.0).astype(dtype)
-        angle = (2 * jnp.pi / self.steps_per_day) * jnp.asarray(step_of_day).astype(dtype)
+        step = jnp.asarray(step_of_day)
+        angle = (2 * jnp.pi / self.steps_per_day) * step.astype(dtype)
         tod = jnp.stack([jnp.sin(angle), jnp.cos(angle)], -1)[..., None, :]
         # A missing reading is all-zero features, as TrainConfig.drop_nodes makes them in training.
         tod = jnp.broadcast_to(tod, (*z.shape, 2)) * obs.astype(dtype)[..., None]
-        return jnp.concatenate([z[..., None], obs.astype(dtype)[..., None], tod], axis=-1)
+        parts = [z[..., None], obs.astype(dtype)[..., None], tod]
+        if f.ha_table_mph is not None:
+            table = jnp.asarray(f.ha_table_mph, dtype)  # (N, steps_per_day)
+            ahead = jnp.take(table.T, (step + f.horizon_steps) % self.steps_per_day, axis=0)  # (..., N)
+            parts.append(jnp.where(obs, (ahead - f.mean_mph) / f.std_mph, 0.0).astype(dtype)[..., None])
+        return jnp.concatenate(parts, axis=-1)
 
     def start(self, speed_mph: jax.Array, observed: jax.Array, step_of_day: jax.Array) -> jax.Array:
         """The first window from (T_in, N) speeds and flags and (T_in,) steps of day."""
