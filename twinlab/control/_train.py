@@ -135,6 +135,32 @@ def train_apg(
     return policy.replace(params=params)
 
 
+def _brax_seed(key: jax.Array) -> int:
+    """A Brax trainer's integer seed drawn from a JAX key."""
+    return int(jax.random.randint(key, (), 0, 2**31 - 1))
+
+
+def _brax_progress(progress: Progress | None) -> Callable[[int, Any], None]:
+    """Brax's ``progress_fn``: the scalar metrics passed on to ``progress`` as floats."""
+
+    def report(step: int, metrics: Any) -> None:
+        if progress is not None:
+            progress(int(step), {k: float(v) for k, v in metrics.items() if np.ndim(v) == 0})
+
+    return report
+
+
+def _brax_policy(make_inference: Any, params: Any) -> ActionPolicy:
+    """A trained Brax agent's deterministic policy as an `ActionPolicy` (actions in the observation's dtype)."""
+    act = make_inference(params, deterministic=True)
+
+    def action(obs_vector: jax.Array, k: jax.Array) -> jax.Array:
+        with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"):  # brax's float32 networks
+            return jnp.asarray(act(obs_vector, k)[0], obs_vector.dtype)
+
+    return ActionPolicy(act=action)
+
+
 def train_ppo(
     env: GlucoseEnv,
     key: jax.Array,
@@ -152,12 +178,6 @@ def train_ppo(
     """
     from brax.training.agents.ppo import train as ppo
 
-    seed = int(jax.random.randint(key, (), 0, 2**31 - 1))
-
-    def report(step: int, metrics: Any) -> None:
-        if progress is not None:
-            progress(int(step), {k: float(v) for k, v in metrics.items() if np.ndim(v) == 0})
-
     def keep(step: int, make_policy: Any, params: Any) -> None:
         del step, make_policy
         if checkpoint is not None:
@@ -169,16 +189,10 @@ def train_ppo(
                **ppo_kwargs}  # fmt: skip
     with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"):
         make_inference, params, _ = ppo.train(
-            environment=env, num_timesteps=num_timesteps, seed=seed, progress_fn=report, policy_params_fn=keep,
-            **options,
+            environment=env, num_timesteps=num_timesteps, seed=_brax_seed(key), progress_fn=_brax_progress(progress),
+            policy_params_fn=keep, **options,
         )  # fmt: skip
-    act = make_inference(params, deterministic=True)
-
-    def action(obs_vector: jax.Array, k: jax.Array) -> jax.Array:
-        with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"):  # brax's float32 networks
-            return jnp.asarray(act(obs_vector, k)[0], obs_vector.dtype)
-
-    return ActionPolicy(act=action)
+    return _brax_policy(make_inference, params)
 
 
 def train_sac(
@@ -198,29 +212,18 @@ def train_sac(
     """
     from brax.training.agents.sac import train as sac
 
-    seed = int(jax.random.randint(key, (), 0, 2**31 - 1))
-
-    def report(step: int, metrics: Any) -> None:
-        if progress is not None:
-            progress(int(step), {k: float(v) for k, v in metrics.items() if np.ndim(v) == 0})
-
     options = {"episode_length": env.decisions, "num_envs": num_envs, "num_eval_envs": num_envs, "batch_size": 256,
                "min_replay_size": min(8 * 256, num_timesteps // 4), "grad_updates_per_step": 1,
                "normalize_observations": True, "discounting": 0.99, "learning_rate": 3e-4, "num_evals": 2,
                "deterministic_eval": True, "max_devices_per_host": 1, **sac_kwargs}  # fmt: skip
     with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"):
         make_inference, params, _ = sac.train(
-            environment=env, num_timesteps=num_timesteps, seed=seed, progress_fn=report, **options
-        )
+            environment=env, num_timesteps=num_timesteps, seed=_brax_seed(key), progress_fn=_brax_progress(progress),
+            **options,
+        )  # fmt: skip
     if checkpoint is not None:
         save_params(params, checkpoint)
-    act = make_inference(params, deterministic=True)
-
-    def action(obs_vector: jax.Array, k: jax.Array) -> jax.Array:
-        with jax.numpy_dtype_promotion("standard"), jax.numpy_rank_promotion("allow"):  # brax's float32 networks
-            return jnp.asarray(act(obs_vector, k)[0], obs_vector.dtype)
-
-    return ActionPolicy(act=action)
+    return _brax_policy(make_inference, params)
 
 
 def train(env_or_twin: Any, method: str = "apg", *, key: jax.Array, **kwargs: Any) -> Any:
