@@ -182,7 +182,9 @@ def test_glucose_template_twin_file_renders_its_parts_and_parameters(lab: Lab, p
     viewer.locator(".jp-twinlab-title").wait_for(timeout=UI_TIMEOUT_MS)
     assert viewer.locator(".jp-twinlab-title").inner_text() == "Twin of adult#001"
     parts = viewer.locator("table.jp-twinlab-parts tr th").all_inner_texts()
-    assert parts == ["model", "posterior", "record", "name"]
+    assert parts == ["model", "posterior", "record", "name", "glucose_drift_per_sqrt_min"]
+    drift = viewer.locator("table.jp-twinlab-parts tr").filter(has=pg.locator("th", has_text="glucose_drift"))
+    assert float(drift.locator("td").inner_text()) == pytest.approx(tl.Twin.load(path).glucose_drift_per_sqrt_min)
     rows = viewer.locator("table.jp-twinlab-params tr")
     vmx = rows.filter(has=pg.locator("th", has_text=re.compile(r"^Vmx$"))).locator("td").inner_text()
     assert float(vmx) == pytest.approx(float(params.Vmx), rel=1e-3)
