@@ -17,8 +17,8 @@ def record() -> GlucoseRecord:
 
 
 def test_a_record_is_one_window_from_its_first_reading(record: GlucoseRecord) -> None:
-    model, start = hybrid.init_hybrid(PATIENT)
-    w = hybrid.record_windows(record, model, start)
+    _, start = hybrid.init_hybrid(PATIENT)
+    w = hybrid.record_windows(record, start)
     assert w.count == 1 and w.cgm_every_min == 1 and w.cgm_mg_dl.shape == (1, 235)
     readings = np.asarray(w.cgm_mg_dl[0])
     np.testing.assert_array_equal(np.flatnonzero(~np.isnan(readings)) + 1, record.cgm_minute[1:])
@@ -30,7 +30,7 @@ def test_a_record_is_one_window_from_its_first_reading(record: GlucoseRecord) ->
 
 def test_a_new_hybrid_on_a_record_scores_as_the_base_model(record: GlucoseRecord) -> None:
     model, start = hybrid.init_hybrid(PATIENT)
-    w = hybrid.record_windows(record, model, start)
+    w = hybrid.record_windows(record, start)
     base = hybrid.reading_rmse(model.replace(use_residual=False), start, w)
     np.testing.assert_allclose(hybrid.reading_rmse(model, start, w), base)
     bg = np.asarray(hybrid.forecast_bg(model, start, w)[0])
@@ -41,7 +41,7 @@ def test_a_new_hybrid_on_a_record_scores_as_the_base_model(record: GlucoseRecord
 def test_fitting_on_the_head_lowers_the_training_loss_and_the_tail_is_held_out(record: GlucoseRecord) -> None:
     prior = PATIENT.replace(Vmx=PATIENT.Vmx * 1.5)  # a wrong starting point that the fit must move away from
     model, start = hybrid.init_hybrid(prior, seed=0)
-    train, test = hybrid.split_readings(hybrid.record_windows(record, model, start), held_out_min=60)
+    train, test = hybrid.split_readings(hybrid.record_windows(record, start), held_out_min=60)
     n_train, n_test = (int(np.sum(~np.isnan(np.asarray(p.cgm_mg_dl)))) for p in (train, test))
     assert (n_train, n_test) == (35, 12)
     fitted = hybrid.fit(model, start, train, steps=8, learning_rate=1e-2)
@@ -53,11 +53,11 @@ def test_fitting_on_the_head_lowers_the_training_loss_and_the_tail_is_held_out(r
 
 
 def test_bad_records_and_splits_are_refused(record: GlucoseRecord) -> None:
-    model, start = hybrid.init_hybrid(PATIENT)
+    _, start = hybrid.init_hybrid(PATIENT)
     short = GlucoseRecord(np.array([0.0, 5.0]), np.array([100.0, 101.0]), Schedule(), minutes=10)
     with pytest.raises(ValueError, match="span 5 minutes"):
-        hybrid.record_windows(short, model, start)
-    w = hybrid.record_windows(record, model, start)
+        hybrid.record_windows(short, start)
+    w = hybrid.record_windows(record, start)
     with pytest.raises(ValueError, match="held_out_min must be"):
         hybrid.split_readings(w, held_out_min=0)
     with pytest.raises(ValueError, match="training readings of a window would be empty"):

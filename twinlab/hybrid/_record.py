@@ -11,7 +11,7 @@ record is unknown (`Windows.bg_mg_dl` is NaN); `reading_rmse` scores a forecast 
 Example:
     >>> import twinlab as tl                                                               # doctest: +SKIP
     >>> model, start = tl.hybrid.init_hybrid(tl.glucose.patient("adult#001"))
-    >>> train, test = tl.hybrid.split_readings(tl.hybrid.record_windows(record, model, start), held_out_min=60)
+    >>> train, test = tl.hybrid.split_readings(tl.hybrid.record_windows(record, start), held_out_min=60)
     >>> fitted = tl.hybrid.fit(model, start, train, steps=30)
     >>> tl.hybrid.reading_rmse(model, start, test), tl.hybrid.reading_rmse(model, fitted.params, test)
 """
@@ -25,19 +25,18 @@ import numpy as np
 from twinlab.bayes._glucose import initial_state
 from twinlab.glucose import GlucoseRecord, UVAPadova, exercise_inputs
 from twinlab.hybrid._data import Windows
-from twinlab.hybrid._model import HybridParams, HybridUVAPadova
+from twinlab.hybrid._model import HybridParams
 from twinlab.sim import SimState
 
 #: Fewest minutes between the first and the last reading that a record needs to train on.
 MIN_SPAN_MIN = 30
 
 
-def record_windows(record: GlucoseRecord, model: HybridUVAPadova, params: HybridParams) -> Windows:
+def record_windows(record: GlucoseRecord, params: HybridParams) -> Windows:
     """One window over ``record``, from its first reading to its last (see the module docstring).
 
     Args:
         record: the person's readings, meals, boluses and basal.
-        model: the hybrid (from `init_hybrid`); its exercise filters start at rest.
         params: one person's `HybridParams` (scalar patient leaves): the start state and the basal insulin where the
             record runs on the person's own basal.
 
@@ -48,7 +47,7 @@ def record_windows(record: GlucoseRecord, model: HybridUVAPadova, params: Hybrid
     Raises:
         ValueError: a record whose readings span less than `MIN_SPAN_MIN` minutes, or a population of parameters.
     """
-    del model  # the filters' start (zero) does not depend on their time constants
+    # The exercise filters start at rest (zero), whatever the hybrid's time constants.
     patient = params.patient
     if jnp.ndim(patient.BW) != 0:
         raise ValueError("record_windows takes one person's HybridParams (scalar patient leaves), not a population.")

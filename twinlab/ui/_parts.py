@@ -138,7 +138,7 @@ def learned_code(choice: dict[str, Any]) -> list[str]:
     seed, steps, held_out = int(choice["seed"]), int(choice["learn_steps"]), int(choice["minutes"]) // 4
     return [
         f"hybrid, start = tl.hybrid.init_hybrid(twin.posterior.base, seed={seed})  # learned part: UVA/Padova + GNN",
-        f"train, test = tl.hybrid.split_readings(tl.hybrid.record_windows(twin.record, hybrid, start), "
+        f"train, test = tl.hybrid.split_readings(tl.hybrid.record_windows(twin.record, start), "
         f"held_out_min={held_out})",
         f"learned = tl.hybrid.fit(hybrid, start, train, steps={steps}, seed={seed})",
         "held_out_rmse_mg_dl = {'base': float(tl.hybrid.reading_rmse(hybrid, start, test)[0]),",
