@@ -74,9 +74,10 @@ def test_binder_fetches_only_data_sets_it_can_download() -> None:
     from twinlab import datasets
 
     post_build = (ROOT / "binder" / "postBuild").read_text()
-    (line,) = [ln for ln in post_build.splitlines() if ln.startswith("twinlab data --download")]
-    names = line.split()[3:]
+    lines = [ln.split("||")[0] for ln in post_build.splitlines() if ln.startswith("twinlab data --download")]
+    names = [name for line in lines for name in line.split()[3:]]
     assert names, "Binder fetches the downloadable data sets"
+    assert len(names) == len(set(names)), "each data set is fetched once"
     for name in names:
         ds = datasets.DATASETS[name]
         assert set(ds.urls) == set(ds.files), f"{name} has files without a download address: the build would fail"

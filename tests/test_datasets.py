@@ -79,3 +79,15 @@ def test_the_data_command_lists_downloads_and_reports_what_is_missing(monkeypatc
     assert main(["data", "toy"]) == 1 and "bad        toy/a.csv" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["data", "nope"])
+
+
+def test_every_download_address_is_pinned_to_a_commit():
+    """An address that names a branch could serve other bytes tomorrow; a commit's raw file cannot."""
+    import re
+
+    pinned = re.compile(r"^https://raw\.githubusercontent\.com/[\w.-]+/[\w.-]+/[0-9a-f]{40}/\S+$")
+    for name, ds in datasets.DATASETS.items():
+        assert set(ds.urls) <= set(ds.files), f"{name}: an address for a file it does not register"
+        for filename, url in ds.urls.items():
+            assert pinned.match(url), f"{name}/{filename}: {url} is not a raw file at a fixed commit"
+            assert url.rsplit("/", 1)[1].split(".")[-1] == filename.split(".")[-1], f"{name}/{filename}: {url}"

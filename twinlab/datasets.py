@@ -61,6 +61,12 @@ _TGCN = "https://raw.githubusercontent.com/lehaifeng/T-GCN/219a2346f5bf68d54d91a
 _TNTP = "https://raw.githubusercontent.com/bstabler/TransportationNetworks/d1639b4ef218c17928ba573e806ddf8ba5e7ae6d"
 
 _TNTP_SOURCE = "https://github.com/bstabler/TransportationNetworks (commit d1639b4ef218c17928ba573e806ddf8ba5e7ae6d)"
+# GlucoBench kept one file name, raw_data/Dubosson_processed_with_covariates.csv, through several versions: the event
+# version (doses and meals at their times) at one commit, the interpolated version at another.
+_GLUCOBENCH = "https://raw.githubusercontent.com/IrinaStatsLab/GlucoBench"
+_GLUCOBENCH_FILE = "raw_data/Dubosson_processed_with_covariates.csv"
+_SHANGHAI_REPO = "KartikeyBartwal/Research-Work-On-Detecting-Type-1-and-Type-2-Diabetes-via-Shanghai-Dataset"
+_SHANGHAI = f"https://raw.githubusercontent.com/{_SHANGHAI_REPO}/49c2c8cc9a5ff7f3b20aa0b29758553a1e2e462a"
 _SIOUX = ("SiouxFalls_net.tntp", "SiouxFalls_node.tntp", "SiouxFalls_trips.tntp", "SiouxFalls_flow.tntp")
 _ANAHEIM = ("Anaheim_net.tntp", "Anaheim_trips.tntp", "Anaheim_flow.tntp", "anaheim_nodes.geojson")
 
@@ -140,12 +146,13 @@ DATASETS: dict[str, Dataset] = {
         Dataset(
             name="shanghai_t1dm",
             title="ShanghaiT1DM: 12 people with type 1 diabetes, 16 visits of 3-14 days (15-min CGM, insulin, meals)",
-            source="Zhao et al. 2023 on figshare; the copy used: github.com/KartikeyBartwal/"
-            "Research-Work-On-Detecting-Type-1-and-Type-2-Diabetes-via-Shanghai-Dataset",
+            source=f"Zhao et al. 2023 on figshare; the copy used: github.com/{_SHANGHAI_REPO} "
+            "(commit 49c2c8cc9a5ff7f3b20aa0b29758553a1e2e462a)",
             licence="CC BY 4.0 as stated on figshare (the GitHub copy states none).",
             cite="Zhao et al., Chinese diabetes datasets for data-driven machine learning, Sci. Data 10:35 (2023), "
             "doi:10.1038/s41597-023-01940-7",
             files=_SHANGHAI_FILES,
+            urls={f: f"{_SHANGHAI}/{f}" for f in _SHANGHAI_FILES},
         ),
         Dataset(
             name="d1namo",
@@ -161,6 +168,14 @@ DATASETS: dict[str, Dataset] = {
                 ),
                 "Dubosson_processed_with_covariates_interpolated.csv": (
                     "095d30b40579221d060d7c79626a39fc460e1b2947fa99a33ffca30d1a2772f2"
+                ),
+            },
+            urls={
+                "Dubosson_processed_with_covariates_events.csv": (
+                    f"{_GLUCOBENCH}/43385f57c43a4d92f943de6adccd01f4b78b4027/{_GLUCOBENCH_FILE}"
+                ),
+                "Dubosson_processed_with_covariates_interpolated.csv": (
+                    f"{_GLUCOBENCH}/15ad719a60c1ae20f0e9b5c481f47d683a9d9670/{_GLUCOBENCH_FILE}"
                 ),
             },
         ),
