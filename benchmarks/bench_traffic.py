@@ -55,6 +55,7 @@ def _ours(prep: traffic.Prepared, args: argparse.Namespace, layer: str, name: st
         drop_nodes=args.drop_nodes,
         loss=args.loss,
         learning_rate=args.learning_rate,
+        schedule=args.schedule,
         seed=args.seed,
     )
     model, result = traffic.fit_forecaster(
@@ -117,6 +118,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=3e-3, help="Adam's step size (every learned row)")
     parser.add_argument("--patience", type=int, default=5)
+    parser.add_argument("--schedule", choices=gnn.SCHEDULES, default="constant", help="step-size schedule")
     parser.add_argument("--drop-nodes", type=float, default=0.05)
     parser.add_argument("--sensors", type=int, default=207, help="a connected patch of this many sensors")
     parser.add_argument("--loss", choices=gnn.LOSSES, default="mae", help="training loss (normalised units)")

@@ -23,6 +23,7 @@ thread and 2.8-10 s with two while another process used a core (OpenMP workers w
 from __future__ import annotations
 
 import argparse
+import math
 import time
 
 import numpy as np
@@ -116,6 +117,14 @@ def fit_predict(prep, args: argparse.Namespace, log=print) -> tuple[np.ndarray, 
         _, y = _gather(va[0], va[1], va[2], va[3], va[4])
         return float(per_value(torch.from_numpy(pred - y)).mean())
 
+    steps = args.epochs * (len(tr[2]) // args.batch_size)
+
+    def step_size_factor(k: int) -> float:
+        """The step sizes of twinlab.gnn.TrainConfig.schedule (optax.cosine_decay_schedule, alpha 0.05)."""
+        if args.schedule == "constant":
+            return 1.0
+        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(k, steps) / steps))
+
     forecasts, epoch_seconds, epochs_run = [], [], 0
     for member in range(args.members):
         seed = args.seed + member
@@ -123,6 +132,7 @@ def fit_predict(prep, args: argparse.Namespace, log=print) -> tuple[np.ndarray, 
         rng = np.random.default_rng(seed)
         model = Seq2One(n_features, args.hidden, horizon)
         opt = torch.optim.Adam(model.parameters(), lr=args.learning_rate)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, step_size_factor)
         best, best_state, stale = np.inf, None, 0
         for epoch in range(1, args.epochs + 1):
             start = time.perf_counter()
@@ -136,6 +146,7 @@ def fit_predict(prep, args: argparse.Namespace, log=print) -> tuple[np.ndarray, 
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
                 opt.step()
+                sched.step()
                 total, batches = total + float(loss.detach()), batches + 1
             v = val_loss(model)
             seconds = time.perf_counter() - start

@@ -45,6 +45,8 @@ def test_window_errors_name_the_problem():
         gnn.make_windows(np.zeros((20, 3, 1)), np.zeros((20, 2)), 6, 3)
     with pytest.raises(ValueError, match="loss must be one of"):
         gnn.TrainConfig(loss="huber")
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        gnn.TrainConfig(schedule="step")
     with pytest.raises(ValueError, match="make no batch of 64"):
         gnn.train(
             lambda r: gnn.SpatioTemporalForecaster(1, 4, 3, rngs=r),
@@ -81,3 +83,21 @@ def test_ensemble_learns_reports_progress_and_stops_early():
     assert len(stopped.history) == 3  # epoch 0 sets the best; two epochs without improvement end it
     preds = gnn.ensemble_apply(result.graphdef, result.states, gnn.take_batch(val_w, jnp.arange(4)).inputs, graph)
     assert preds.shape == (3, 4, 3, 6)
+
+
+def test_cosine_schedule_falls_from_the_step_size_to_five_percent_over_the_epochs():
+    from twinlab.gnn._train import _step_size
+
+    config = gnn.TrainConfig(epochs=4, learning_rate=1e-2, schedule="cosine")
+    size = _step_size(config, steps_per_epoch=10)
+    np.testing.assert_allclose([size(0), size(20), size(40)], [1e-2, 0.525e-2, 0.05e-2], rtol=1e-6)
+    assert _step_size(gnn.TrainConfig(learning_rate=1e-2), 10) == 1e-2
+    series = _diffusion()
+    result = gnn.train(
+        lambda r: gnn.SpatioTemporalForecaster(1, 8, 3, rngs=r),
+        gnn.from_adjacency(RING),
+        _windows(series[:120]),
+        _windows(series[110:]),
+        gnn.TrainConfig(epochs=6, batch_size=16, patience=6, learning_rate=1e-2, loss="mse", schedule="cosine"),
+    )
+    assert result.history[-1].val_loss < 0.5 * result.history[0].val_loss

@@ -21,6 +21,7 @@ from twinlab.gnn._layers import GraphAttention, GraphConv, MessagePassing
 from twinlab.gnn._models import LAYERS, GraphGRUCell, SpatioTemporalForecaster, apply
 from twinlab.gnn._train import (
     LOSSES,
+    SCHEDULES,
     EpochReport,
     TrainConfig,
     TrainResult,
@@ -35,6 +36,7 @@ __all__ = [
     "BATCH_AXIS",
     "LAYERS",
     "LOSSES",
+    "SCHEDULES",
     "Batch",
     "CheckpointError",
     "EpochReport",

@@ -29,6 +29,7 @@ from twinlab.gnn._windows import Batch, Windows, shard_batch, take_batch
 __all__ = ["EpochReport", "TrainConfig", "TrainResult", "ensemble_apply", "evaluate_loss", "init_ensemble", "train"]
 
 LOSSES = ("mae", "mse", "mae+mse")
+SCHEDULES = ("constant", "cosine")
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,9 @@ class TrainConfig:
     Attributes:
         epochs: most passes over the training windows.
         batch_size: windows per step (a multiple of the device count when sharding).
-        learning_rate: Adam's step size.
+        learning_rate: Adam's step size (the peak one under a schedule).
+        schedule: ``"constant"``, or ``"cosine"``: the step size falls along a half cosine from ``learning_rate`` to
+            5 % of it at the last step of ``epochs`` (early stopping may end training before).
         grad_clip: global gradient-norm clip.
         patience: stop after this many epochs without a better validation loss (all members).
         loss: ``"mae"``, ``"mse"`` or their sum ``"mae+mse"`` on observed targets (normalised units): the sum is
@@ -53,6 +56,7 @@ class TrainConfig:
     epochs: int = 50
     batch_size: int = 32
     learning_rate: float = 3e-3
+    schedule: str = "constant"
     grad_clip: float = 1.0
     patience: int = 8
     loss: str = "mae"
@@ -63,6 +67,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}; got {self.loss!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}; got {self.schedule!r}")
         if self.epochs < 1 or self.batch_size < 1 or self.members < 1 or self.patience < 1:
             raise ValueError("epochs, batch_size, members and patience must be >= 1")
         if not 0.0 <= self.drop_nodes < 1.0:
@@ -208,7 +214,7 @@ def train(
             "batch_size or more data."
         )
     graphdef, states = init_ensemble(make_model, config.members, config.seed)
-    tx = optax.chain(optax.clip_by_global_norm(config.grad_clip), optax.adam(config.learning_rate))
+    tx = optax.chain(optax.clip_by_global_norm(config.grad_clip), optax.adam(_step_size(config, steps)))
     opt_states = jax.vmap(tx.init)(states)
     step = _make_step(graphdef, graph, tx, config)
     gather = jax.jit(take_batch)
@@ -248,6 +254,12 @@ def train(
             break
     timed = [r.seconds for r in history[1:]] or [history[0].seconds]
     return TrainResult(graphdef, best, history, best_val, float(np.mean(timed)))
+
+
+def _step_size(config: TrainConfig, steps_per_epoch: int) -> float | optax.Schedule:
+    if config.schedule == "constant":
+        return config.learning_rate
+    return optax.cosine_decay_schedule(config.learning_rate, config.epochs * steps_per_epoch, alpha=0.05)
 
 
 def _select(mask: np.ndarray, new: Any, old: Any) -> Any:
