@@ -1,6 +1,7 @@
 """Dosing policies on the 30 virtual patients, and environment throughput, against simglucose in the same run.
 
-Run: ``.venv/bin/python benchmarks/bench_control.py [--days 3] [--apg-steps 200] [--batches 1 64 1024 4096]``.
+Run: ``.venv/bin/python benchmarks/bench_control.py [--days 3] [--apg-steps 200] [--batches 1 64 1024 4096]``
+``[--mpc [--mpc-horizon MIN --mpc-blocks B --mpc-iterations I --mpc-max-basal F] [--skip-baselines]]``.
 
 1. Throughput: decisions (3-minute steps) per second of `GlucoseEnv.step` (jit + vmap) by batch size, against
    simglucose's ``T1DSimEnv.step`` (the loop inside its gym environment), and the ratio.
@@ -10,7 +11,9 @@ Run: ``.venv/bin/python benchmarks/bench_control.py [--days 3] [--apg-steps 200]
    (``--apg-steps`` Adam steps on 1-day episodes of all 30 patients, seed 1, wall time printed), behind the
    safety layer; with ``--mpc``, model-predictive control whose ensemble is each patient's own parameters (an ideal
    personalised twin, K = 1; the upper bound of what personalisation can give this controller), behind the safety
-   layer. Cohort means, and the worst patient's time below 54 and 70 mg/dL.
+   layer. Cohort means, and the worst patient's time below 54 and 70 mg/dL. With ``--mpc`` it also prints MPC's
+   table per patient, its gain in time in range over basal-bolus, and whether the issue's goal is met.
+   ``--skip-baselines`` leaves out throughput, simglucose, PID and APG (basal-bolus stays, for the gain).
 """
 
 from __future__ import annotations
@@ -110,39 +113,48 @@ def main() -> None:
     parser.add_argument("--apg-steps", type=int, default=200)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 64, 1024, 4096])
     parser.add_argument("--mpc", action="store_true", help="also evaluate per-patient MPC (slow: ~15 s/patient-day)")
+    parser.add_argument("--mpc-horizon", type=int, default=None, help="MPC horizon_min (default: MPC's own)")
+    parser.add_argument("--mpc-blocks", type=int, default=None, help="MPC basal blocks over the horizon")
+    parser.add_argument("--mpc-iterations", type=int, default=None, help="MPC Adam steps per decision")
+    parser.add_argument("--mpc-max-basal", type=float, default=None, help="MPC max_basal_factor")
+    parser.add_argument("--skip-baselines", action="store_true", help="only the MPC row (with --mpc)")
     args = parser.parse_args()
     names = tl.glucose.patient_names()
     print(f"machine: {platform.processor() or platform.machine()}, {jax.device_count()} JAX device(s), "
           f"JAX {jax.__version__}; days {args.days}")  # fmt: skip
 
-    ours = env_throughput(args.batches)
-    meals = control.meals_of(names, args.days, 0)
-    ref_table, ref_rate = simglucose_bb(names, meals, args.days)
-    print("\nThroughput (3-minute decisions per second)")
-    print(f"  simglucose T1DSimEnv.step: {ref_rate:,.0f}/s")
-    for batch, rate in ours:
-        print(f"  GlucoseEnv.step batch {batch:5d}: {rate:,.0f}/s  ({rate / ref_rate:,.0f}x)")
-
-    t = time.perf_counter()
-    pump = tl.glucose.InsulinPump.named("Insulet", straight_through=True)
-    train_env = control.GlucoseEnv(tl.glucose.patients(names), days=1, pump=pump,
-                                   safety=control.SafetyLayer.for_age_group(None, "adult"))  # fmt: skip
-    apg = control.train(train_env, "apg", key=jax.random.key(1), steps=args.apg_steps, batch=8)
-    train_s = time.perf_counter() - t
-
-    rows = {"simglucose BBController (in simglucose)": ref_table}
+    rows = {}
+    if not args.skip_baselines:
+        ours = env_throughput(args.batches)
+        meals = control.meals_of(names, args.days, 0)
+        ref_table, ref_rate = simglucose_bb(names, meals, args.days)
+        print("\nThroughput (3-minute decisions per second)")
+        print(f"  simglucose T1DSimEnv.step: {ref_rate:,.0f}/s")
+        for batch, rate in ours:
+            print(f"  GlucoseEnv.step batch {batch:5d}: {rate:,.0f}/s  ({rate / ref_rate:,.0f}x)")
+        rows["simglucose BBController (in simglucose)"] = ref_table
     rows["basal-bolus"] = control.evaluate(control.BasalBolus(), names, days=args.days, seed=0).table
     # Behind the safety layer every patient gets the hard limits of their own age group (children 5 U a bolus).
-    guarded = {
-        "basal-bolus + safety": control.BasalBolus(),
-        "PID + meal bolus + safety": control.PID(),
-        f"APG ({args.apg_steps} steps, {train_s:.0f} s) + safety": apg,
-    }
+    guarded = {"basal-bolus + safety": control.BasalBolus()}
+    if not args.skip_baselines:
+        t = time.perf_counter()
+        pump = tl.glucose.InsulinPump.named("Insulet", straight_through=True)
+        train_env = control.GlucoseEnv(tl.glucose.patients(names), days=1, pump=pump,
+                                       safety=control.SafetyLayer.for_age_group(None, "adult"))  # fmt: skip
+        apg = control.train(train_env, "apg", key=jax.random.key(1), steps=args.apg_steps, batch=8)
+        train_s = time.perf_counter() - t
+        guarded["PID + meal bolus + safety"] = control.PID()
+        guarded[f"APG ({args.apg_steps} steps, {train_s:.0f} s) + safety"] = apg
     for label, policy in guarded.items():
         safe = control.SafetyLayer.for_patients(policy, names)
         rows[label] = control.evaluate(safe, names, days=args.days, seed=0, stacked=True).table
     if args.mpc:
-        own = [control.SafetyLayer.for_age_group(control.MPC(tl.glucose.patients([n])), n.split("#")[0]) for n in names]
+        settings = {"horizon_min": args.mpc_horizon, "blocks": args.mpc_blocks, "iterations": args.mpc_iterations,
+                    "max_basal_factor": args.mpc_max_basal}  # fmt: skip
+        settings = {k: v for k, v in settings.items() if v is not None}
+        print(f"MPC settings (others at MPC's defaults): {settings}")
+        own = [control.SafetyLayer.for_age_group(control.MPC(tl.glucose.patients([n]), **settings), n.split("#")[0])
+               for n in names]  # fmt: skip
         t = time.perf_counter()
         mpc = control.evaluate(control.stack_policies(own), names, days=args.days, seed=0, stacked=True).table
         rows[f"MPC, own parameters ({time.perf_counter() - t:.0f} s) + safety"] = mpc
@@ -152,6 +164,15 @@ def main() -> None:
     pd.set_option("display.width", 200)
     print(f"\nPolicies on the 30 virtual patients, {args.days} days, cohort means")
     print(summary.round(2).to_string())
+    if args.mpc:
+        body = mpc.drop(index="cohort mean")
+        tir = "tir_70_180_percent"
+        gain = mpc.loc["cohort mean", tir] - rows["basal-bolus"].loc["cohort mean", tir]
+        print(f"\nMPC per patient:\n{body[COLUMNS[:5]].round(2).to_string()}")
+        met = gain >= 10 and body["below_54_percent"].max() < 1 and body["below_70_percent"].max() < 4
+        print(f"MPC time in range over basal-bolus: {gain:+.2f} points; worst patient below 54: "
+              f"{body['below_54_percent'].max():.2f} %, below 70: {body['below_70_percent'].max():.2f} %; "
+              f"goal (+10 points, every patient < 1 % below 54 and < 4 % below 70) met: {met}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ def test_mpc_needs_an_ensemble_and_a_whole_horizon() -> None:
         control.MPC(tl.glucose.patient("adult#001")).init(jax.random.key(0))
     with pytest.raises(ValueError, match="multiple of blocks"):
         control.MPC(tl.glucose.patients(["adult#001"]), horizon_min=100, blocks=3)
+    with pytest.raises(ValueError, match=r"max_basal_factor=1\.0 must exceed 1"):
+        control.MPC(tl.glucose.patients(["adult#001"]), max_basal_factor=1.0)
     a, b = control.BasalBolus(), control.PID()
     with pytest.raises(ValueError, match="differ in kind"):
         control.stack_policies([a, b])
@@ -34,12 +36,38 @@ def test_mpc_tracks_and_reweights_its_members() -> None:
     assert float(jnp.sum(jnp.exp(state.log_weight))) == pytest.approx(1.0)
     assert 0 <= float(dose.basal_u_per_h) <= 2 * basal and float(dose.bolus_u) > 0
     assert np.all(np.isfinite(np.asarray(state.offset_mg_dl)))
+    # A withheld meal bolus (say the safety layer suspended it) is owed at the next decision; a delivered one is not.
+    after = obs.replace(cgm_mg_dl=jnp.linspace(121.0, 130.0, 20), carbs_g=jnp.zeros_like(obs.carbs_g))
+    _, withheld = jax.jit(mpc.__call__)(
+        state, after.replace(last_bolus_u=jnp.zeros_like(dose.bolus_u)), jax.random.key(2)
+    )
+    _, given = jax.jit(mpc.__call__)(state, after.replace(last_bolus_u=dose.bolus_u), jax.random.key(2))
+    assert float(withheld.bolus_u) > 0.5 * float(dose.bolus_u) and float(given.bolus_u) == 0.0
+
+
+def test_a_high_reading_raises_the_basal_up_to_the_plans_largest_factor() -> None:
+    p = tl.glucose.patient("adult#001")
+    basal = float(p.basal_u_per_min * 60)
+    obs = control.Observation.of(
+        jnp.full(20, 300.0), basal_u_per_h=basal, carb_ratio_g_per_u=float(p.therapy.carb_ratio_g_per_u),
+        correction_mg_dl_per_u=float(p.therapy.correction_mg_dl_per_u), carbs_g=0.0,
+    )  # fmt: skip
+    factors = {}
+    for top in (2.0, 3.0):
+        mpc = control.MPC(tl.glucose.patients(["adult#001"]), horizon_min=60, blocks=1, iterations=12,
+                          basal_penalty=0.0, max_basal_factor=top)  # fmt: skip
+        state, decide = mpc.init(jax.random.key(0)), jax.jit(mpc.__call__)
+        for _ in range(12):  # the offset learns that the person reads 300 mg/dL
+            state, dose = decide(state, obs, jax.random.key(1))
+        factors[top] = float(dose.basal_u_per_h) / basal
+    assert 1.5 < factors[2.0] <= 2.0 < factors[3.0] <= 3.0, factors
 
 
 @pytest.mark.slow
 def test_personal_mpc_lowers_risk_against_basal_bolus() -> None:
     names = ["adult#001", "adolescent#003"]
-    own = [control.MPC(tl.glucose.patients([n]), iterations=4) for n in names]  # each patient's own twin
+    # Each patient's own twin; a 3 h horizon and 4 steps keep the test short (the defaults plan 6 h in 12 steps).
+    own = [control.MPC(tl.glucose.patients([n]), iterations=4, horizon_min=180, blocks=3) for n in names]
     safe = control.stack_policies([control.SafetyLayer.for_age_group(m, "adult") for m in own])
     mpc = control.evaluate(safe, names, days=1, seed=2, stacked=True)
     bb = control.evaluate(control.SafetyLayer.for_age_group(control.BasalBolus(), "adult"), names, days=1, seed=2)
@@ -66,9 +94,10 @@ def test_a_policy_tuned_in_the_persons_twin_beats_the_population_policy_on_that_
     post = bayes.personalise(tl.glucose.UVAPadova(), record, ("kp2", "Vmx", "kabs"), method="svi",
                              key=jax.random.key(1), base=bayes.reference_patient(group))  # fmt: skip
     others = [n for n in tl.glucose.patient_names() if n.startswith(group) and n != name]
+    short = {"iterations": 4, "horizon_min": 180, "blocks": 3}  # a short plan keeps the test under 6 minutes
     policies = {
-        "population": control.MPC(tl.glucose.patients(others), iterations=4),
-        "personal": control.MPC.from_posterior(post, members=8, iterations=4),
+        "population": control.MPC(tl.glucose.patients(others), **short),
+        "personal": control.MPC.from_posterior(post, members=8, **short),
     }
     risk = {
         k: control.evaluate(control.SafetyLayer.for_age_group(p, group), [name], days=1, seed=0).table.loc[name]
