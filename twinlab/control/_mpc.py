@@ -20,7 +20,8 @@ Wrap it in a `SafetyLayer` as any other policy.
 
 The default plan looks 6 hours ahead, about as long as a rapid-acting insulin acts: a 3-hour plan does not see the
 low that a meal bolus causes 4-5 hours later. On the 30 virtual patients over 3 days (benchmarks/RESULTS.md) the
-3-hour plan left three children 7-12 % of the time below 70 mg/dL, and the 6-hour plan none above 1.2 %.
+3-hour plan left three children 7-12 % of the time below 70 mg/dL; these defaults (a 6-hour plan, owed boluses) left
+one adult at 4.6 % and every other patient under 2.6 %, with no time below 54.
 """
 
 from __future__ import annotations
