@@ -9,6 +9,12 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import jax
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run (fixed seeds); the examples database stays off so that a run
+# does not depend on what an earlier one found.
+settings.register_profile("twinlab", derandomize=True, database=None)
+settings.load_profile("twinlab")
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_rank_promotion", "raise")

@@ -66,7 +66,7 @@ def test_a_high_reading_raises_the_basal_up_to_the_plans_largest_factor() -> Non
 @pytest.mark.slow
 def test_personal_mpc_lowers_risk_against_basal_bolus() -> None:
     names = ["adult#001", "adolescent#003"]
-    # Each patient's own twin; a 3 h horizon and 4 steps keep the test short (the defaults plan 6 h in 12 steps).
+    # Each patient's own twin; a 3 h horizon and 4 steps keep the test short (the defaults plan 8 h in 12 steps).
     own = [control.MPC(tl.glucose.patients([n]), iterations=4, horizon_min=180, blocks=3) for n in names]
     safe = control.stack_policies([control.SafetyLayer.for_age_group(m, "adult") for m in own])
     mpc = control.evaluate(safe, names, days=1, seed=2, stacked=True)

@@ -26,7 +26,8 @@ def obs_of(cgm, *, age=0.0, iob=0.0, carbs=0.0, basal=1.0, cr=10.0, cf=40.0) -> 
 
 
 readings = st.one_of(st.floats(20.0, 700.0), st.just(float("nan")))
-requests = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.floats(-5.0, 100.0))
+# XLA on CPU flushes subnormal floats to zero, so a request of 1e-311 U would arrive as 0 before the layer sees it.
+requests = st.one_of(st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=False), st.floats(-5.0, 100.0))
 
 
 @settings(max_examples=300, deadline=None)

@@ -18,10 +18,11 @@ The controller keeps its own copy of the twin, one simulation per ensemble membe
 
 Wrap it in a `SafetyLayer` as any other policy.
 
-The default plan looks 6 hours ahead, about as long as a rapid-acting insulin acts: a 3-hour plan does not see the
-low that a meal bolus causes 4-5 hours later. On the 30 virtual patients over 3 days (benchmarks/RESULTS.md) the
-3-hour plan left three children 7-12 % of the time below 70 mg/dL; these defaults (a 6-hour plan, owed boluses) left
-one adult at 4.6 % and every other patient under 2.6 %, with no time below 54.
+The default plan looks 8 hours ahead, longer than a rapid-acting bolus acts: a plan shorter than the bolus's tail
+does not see the low it brings. On the 30 virtual patients over 3 days (benchmarks/RESULTS.md) a 3-hour plan left
+three children 7-12 % of the time below 70 mg/dL, and a 6-hour plan left adult#009 4.6 % there, 9 hours after a
+dinner bolus it had asked to double. With these defaults (an 8-hour plan, owed boluses) no patient spent more than
+1.1 % below 70 or any time below 54, at 92.4 % time in range against basal-bolus's 81.3 %.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class MPC(struct.PyTreeNode):
     """
 
     params: PatientParams
-    horizon_min: int = struct.field(pytree_node=False, default=360)
+    horizon_min: int = struct.field(pytree_node=False, default=480)
     blocks: int = struct.field(pytree_node=False, default=4)
     iterations: int = struct.field(pytree_node=False, default=12)
     learning_rate: float = 0.3

@@ -32,7 +32,7 @@ POLICIES: dict[str, tuple[str, str, str]] = {
     ),
     "mpc": (
         "MPC over the twin",
-        f"model-predictive dosing over {MPC_MEMBERS} draws of the twin's posterior (6 h horizon)",
+        f"model-predictive dosing over {MPC_MEMBERS} draws of the twin's posterior (8 h horizon)",
         f"tl.control.MPC.from_posterior(twin.posterior, members={MPC_MEMBERS}, interval_min={DECISION_MIN})",
     ),
 }
