@@ -1,13 +1,13 @@
 """Dosing policies on the 30 virtual patients, and environment throughput, against simglucose in the same run.
 
-Run: ``.venv/bin/python benchmarks/bench_control.py [--days 3] [--apg-steps 200] [--batches 1 64 1024 4096]``
+Run: ``.venv/bin/python benchmarks/bench_control.py [--days 3] [--seed 0] [--apg-steps 200] [--batches 1 64 1024 4096]``
 ``[--mpc [--mpc-horizon MIN --mpc-blocks B --mpc-iterations I --mpc-max-basal F] [--skip-baselines]]``.
 
 1. Throughput: decisions (3-minute steps) per second of `GlucoseEnv.step` (jit + vmap) by batch size, against
    simglucose's ``T1DSimEnv.step`` (the loop inside its gym environment), and the ratio.
-2. Policies: every patient, ``--days`` days of random meals (seed 0), Dexcom noise on, the policy seeing only the
-   CGM and announced meals: simglucose's ``BBController`` run in simglucose itself on the same meals; our
-   basal-bolus rule, with and without the safety layer; our PID; a policy trained by analytic policy gradients
+2. Policies: every patient, ``--days`` days of random meals (``--seed``, default 0), Dexcom noise on, the policy
+   seeing only the CGM and announced meals: simglucose's ``BBController`` run in simglucose itself on the same meals;
+   our basal-bolus rule, with and without the safety layer; our PID; a policy trained by analytic policy gradients
    (``--apg-steps`` Adam steps on 1-day episodes of all 30 patients, seed 1, wall time printed), behind the
    safety layer; with ``--mpc``, model-predictive control whose ensemble is each patient's own parameters (an ideal
    personalised twin, K = 1; the upper bound of what personalisation can give this controller), behind the safety
@@ -65,12 +65,12 @@ def simglucose_env(name: str, meals: np.ndarray, seed: int):
     return T1DSimEnv(T1DPatient.withName(name), sensor, InsulinPump.withName("Insulet"), scenario), start
 
 
-def simglucose_bb(names: list[str], meals: np.ndarray, days: int) -> tuple[pd.DataFrame, float]:
+def simglucose_bb(names: list[str], meals: np.ndarray, days: int, seed: int = 0) -> tuple[pd.DataFrame, float]:
     """simglucose's BBController in its own T1DSimEnv; true BG at every sample after the first hour."""
     _, BBController, *_ = _simglucose()
     bgs, steps, start_t = [], 0, time.perf_counter()
     for i, name in enumerate(names):
-        env, start = simglucose_env(name, meals[i], seed=i)
+        env, start = simglucose_env(name, meals[i], seed=seed * len(names) + i)
         ctrl = BBController()
         obs, reward, done, info = env.reset()
         bg = []
@@ -110,6 +110,7 @@ def env_throughput(batches: list[int]) -> list[tuple[int, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--days", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0, help="the meal days' and sensor noise's seed")
     parser.add_argument("--apg-steps", type=int, default=200)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 64, 1024, 4096])
     parser.add_argument("--mpc", action="store_true", help="also evaluate per-patient MPC (slow: ~15 s/patient-day)")
@@ -121,19 +122,19 @@ def main() -> None:
     args = parser.parse_args()
     names = tl.glucose.patient_names()
     print(f"machine: {platform.processor() or platform.machine()}, {jax.device_count()} JAX device(s), "
-          f"JAX {jax.__version__}; days {args.days}")  # fmt: skip
+          f"JAX {jax.__version__}; days {args.days}, seed {args.seed}")  # fmt: skip
 
     rows = {}
     if not args.skip_baselines:
         ours = env_throughput(args.batches)
-        meals = control.meals_of(names, args.days, 0)
-        ref_table, ref_rate = simglucose_bb(names, meals, args.days)
+        meals = control.meals_of(names, args.days, args.seed)
+        ref_table, ref_rate = simglucose_bb(names, meals, args.days, args.seed)
         print("\nThroughput (3-minute decisions per second)")
         print(f"  simglucose T1DSimEnv.step: {ref_rate:,.0f}/s")
         for batch, rate in ours:
             print(f"  GlucoseEnv.step batch {batch:5d}: {rate:,.0f}/s  ({rate / ref_rate:,.0f}x)")
         rows["simglucose BBController (in simglucose)"] = ref_table
-    rows["basal-bolus"] = control.evaluate(control.BasalBolus(), names, days=args.days, seed=0).table
+    rows["basal-bolus"] = control.evaluate(control.BasalBolus(), names, days=args.days, seed=args.seed).table
     # Behind the safety layer every patient gets the hard limits of their own age group (children 5 U a bolus).
     guarded = {"basal-bolus + safety": control.BasalBolus()}
     if not args.skip_baselines:
@@ -147,7 +148,7 @@ def main() -> None:
         guarded[f"APG ({args.apg_steps} steps, {train_s:.0f} s) + safety"] = apg
     for label, policy in guarded.items():
         safe = control.SafetyLayer.for_patients(policy, names)
-        rows[label] = control.evaluate(safe, names, days=args.days, seed=0, stacked=True).table
+        rows[label] = control.evaluate(safe, names, days=args.days, seed=args.seed, stacked=True).table
     if args.mpc:
         settings = {"horizon_min": args.mpc_horizon, "blocks": args.mpc_blocks, "iterations": args.mpc_iterations,
                     "max_basal_factor": args.mpc_max_basal}  # fmt: skip
@@ -156,7 +157,7 @@ def main() -> None:
         own = [control.SafetyLayer.for_age_group(control.MPC(tl.glucose.patients([n]), **settings), n.split("#")[0])
                for n in names]  # fmt: skip
         t = time.perf_counter()
-        mpc = control.evaluate(control.stack_policies(own), names, days=args.days, seed=0, stacked=True).table
+        mpc = control.evaluate(control.stack_policies(own), names, days=args.days, seed=args.seed, stacked=True).table
         rows[f"MPC, own parameters ({time.perf_counter() - t:.0f} s) + safety"] = mpc
     summary = pd.DataFrame({label: t.loc["cohort mean", COLUMNS] for label, t in rows.items()}).T
     summary["worst_below_54"] = [t.drop(index="cohort mean")["below_54_percent"].max() for t in rows.values()]
