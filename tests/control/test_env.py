@@ -65,6 +65,13 @@ def test_evaluate_is_paired_and_audited() -> None:
     assert set(",".join(table.reasons).split(",")) <= set(control.REASONS)
     meals = control.meals_of(NAMES, 1, 4)
     assert meals.shape == (2, 1440) and meals.sum() > 0
+    # They are these episodes' meals: basal-bolus boluses at the decision after each meal's minute, and only there.
+    plain = control.evaluate(control.BasalBolus(), NAMES, days=1, seed=4)
+    bolused = np.asarray(plain.episodes.dose.bolus_u) > 0
+    warmup, decisions = 1440 - bg.shape[1], bolused.shape[1]
+    for i in range(len(NAMES)):
+        after_meal = {(int(m) - warmup) // plain.interval_min + 1 for m in np.nonzero(meals[i])[0]}
+        assert set(np.nonzero(bolused[i])[0]) == {j for j in after_meal if j < decisions}, NAMES[i]
 
 
 def test_bad_arguments_are_named() -> None:

@@ -38,12 +38,18 @@ class Episode:
     audit: Audit | None
 
 
+def _episode_keys(key: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """An episode's key split into (reset: meals and sensor noise, policy init, policy acts); `meals_of` uses it too."""
+    k_reset, k_policy, k_act = jax.random.split(key, 3)
+    return k_reset, k_policy, k_act
+
+
 def rollout(env: GlucoseEnv, policy: Any, key: jax.Array, index: jax.Array | int = 0) -> Episode:
     """Run ``policy`` for one episode of person ``index`` (pure: jit, vmap and grad apply).
 
     A `SafetyLayer` policy is recorded with its audit; the environment's own safety layer (if any) still applies.
     """
-    k_reset, k_policy, k_act = jax.random.split(key, 3)
+    k_reset, k_policy, k_act = _episode_keys(key)
     state = env.reset_person(k_reset, index)
     pstate = policy.init(k_policy)
     safe = isinstance(policy, SafetyLayer)
@@ -147,8 +153,13 @@ def stack_policies(policies: list[Any]) -> Any:
 
 
 def meals_of(patients: list[str], days: int, seed: int) -> np.ndarray:
-    """(P, days * 1440) carbohydrate announced at each minute in `evaluate`'s scenario for these arguments, g."""
+    """(P, days * 1440) carbohydrate announced at each minute in `evaluate`'s scenario for these arguments, g.
+
+    The same meals `evaluate` gives each patient for the same ``patients``, ``days`` and ``seed`` (the same keys),
+    so that another simulator can be run on them.
+    """
     env = GlucoseEnv(patient_params(list(patients)), days=days, sensor_noise=False)
     keys = jax.random.split(jax.random.key(seed), len(patients))
-    cores = jax.vmap(lambda k, i: env.reset_person(k, i).pipeline_state)(keys, jnp.arange(len(patients)))
+    reset = jax.vmap(lambda k, i: env.reset_person(_episode_keys(k)[0], i).pipeline_state)
+    cores = reset(keys, jnp.arange(len(patients)))
     return np.asarray(cores.cho_g)
