@@ -75,7 +75,7 @@ for label, result in results.items():
 
 # %%
 safe = results["basal-bolus + safety"]
-audit = control.audit_table(safe.episodes.audit, safe.interval_min, list(names))
+audit = safe.audit_table()  # minute: from the episode's start (the first decision follows the 1-hour warm-up)
 print(audit.reasons.value_counts().to_string())
 audit.head()
 

@@ -61,12 +61,19 @@ def test_evaluate_is_paired_and_audited() -> None:
     assert bg.shape == (2, 1440 - 60) and np.all(bg > 0)
     tir = 100 * np.mean((bg >= 70) & (bg <= 180), axis=-1)
     np.testing.assert_allclose(a.table.loc[NAMES, "tir_70_180_percent"], tir)
-    table = control.audit_table(a.episodes.audit, a.interval_min, NAMES)
+    table = a.audit_table()
     assert set(",".join(table.reasons).split(",")) <= set(control.REASONS)
+    # Minutes count from the episode's start: the first decision is at the end of the warm-up.
+    who, when = np.nonzero(np.asarray(a.episodes.audit.reasons))
+    assert len(table) == len(who) > 0
+    np.testing.assert_array_equal(table.minute, a.warmup_min + a.interval_min * when)
+    assert a.warmup_min == 1440 - bg.shape[1]
     meals = control.meals_of(NAMES, 1, 4)
     assert meals.shape == (2, 1440) and meals.sum() > 0
     # They are these episodes' meals: basal-bolus boluses at the decision after each meal's minute, and only there.
     plain = control.evaluate(control.BasalBolus(), NAMES, days=1, seed=4)
+    with pytest.raises(ValueError, match="without a safety layer"):
+        plain.audit_table()
     bolused = np.asarray(plain.episodes.dose.bolus_u) > 0
     warmup, decisions = 1440 - bg.shape[1], bolused.shape[1]
     for i in range(len(NAMES)):

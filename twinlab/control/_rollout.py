@@ -13,7 +13,7 @@ import pandas as pd
 from flax import struct
 
 from twinlab.control._env import GlucoseEnv
-from twinlab.control._safety import Audit, SafetyLayer
+from twinlab.control._safety import Audit, SafetyLayer, audit_table
 from twinlab.control._types import Dose
 from twinlab.glucose._metrics import metrics_table
 from twinlab.glucose._params import patients as patient_params
@@ -93,12 +93,25 @@ class Evaluation:
         episodes: the `Episode` of every person (leading axis P).
         names: the people's names.
         interval_min: minutes between decisions.
+        warmup_min: the minute of the first decision; decision j is at minute ``warmup_min + j * interval_min``.
     """
 
     table: pd.DataFrame = struct.field(pytree_node=False)
     episodes: Episode
     names: tuple[str, ...] = struct.field(pytree_node=False)
     interval_min: int = struct.field(pytree_node=False)
+    warmup_min: int = struct.field(pytree_node=False)
+
+    def audit_table(self) -> pd.DataFrame:
+        """Every dose the safety layer changed, with the minute of each decision from the episode's start.
+
+        Raises:
+            ValueError: when the policy had no safety layer (nothing was audited).
+        """
+        if self.episodes.audit is None:
+            raise ValueError("this policy ran without a safety layer, so nothing was audited. Fix: evaluate "
+                             "tl.control.SafetyLayer.for_age_group(policy, group).")  # fmt: skip
+        return audit_table(self.episodes.audit, self.interval_min, list(self.names), start_min=self.warmup_min)
 
 
 def evaluate(
@@ -137,7 +150,9 @@ def evaluate(
     table = metrics_table(np.maximum(bg, FLOOR_MG_DL), names=list(patients))
     table["min_bg_mg_dl"] = bg.min(axis=-1)
     table.loc["cohort mean"] = table.mean(numeric_only=True)
-    return Evaluation(table=table, episodes=episodes, names=tuple(patients), interval_min=env.interval_min)
+    return Evaluation(
+        table=table, episodes=episodes, names=tuple(patients), interval_min=env.interval_min, warmup_min=env.warmup_min
+    )
 
 
 def stack_policies(policies: list[Any]) -> Any:

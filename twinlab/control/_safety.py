@@ -211,13 +211,15 @@ def reason_names(mask: int) -> list[str]:
     return [name for name in REASONS if int(mask) & _BIT[name]]
 
 
-def audit_table(audit: Audit, interval_min: int, names: list[str] | None = None) -> Any:
+def audit_table(audit: Audit, interval_min: int, names: list[str] | None = None, start_min: int = 0) -> Any:
     """A pandas table of every decision the safety layer changed: who, when, requested, delivered, reasons.
 
     Args:
         audit: an `Audit` with leaves of shape (T,) or (P, T) (one per decision, e.g. from `evaluate`).
         interval_min: minutes between decisions.
         names: the P people's names (default their index).
+        start_min: the minute of the first decision (an episode's warm-up: `Evaluation.warmup_min`), so that
+            ``minute`` is the minute of the day count from the episode's start.
 
     Returns:
         Columns ``person``, ``minute``, ``requested_basal_u_per_h``, ``delivered_basal_u_per_h``,
@@ -238,7 +240,7 @@ def audit_table(audit: Audit, interval_min: int, names: list[str] | None = None)
     return pd.DataFrame(
         {
             "person": [labels[i] for i in who],
-            "minute": when * interval_min,
+            "minute": start_min + when * interval_min,
             **{k: v[who, when] for k, v in arrays.items()},
             "reasons": [",".join(reason_names(m)) for m in reasons[who, when]],
         }
