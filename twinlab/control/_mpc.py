@@ -13,8 +13,10 @@ The controller keeps its own copy of the twin, one simulation per ensemble membe
    deviation of the multipliers from 1, starting from the basal-bolus rule (all factors 1); future meals are not
    assumed;
 4. delivers the first block's basal and the bolus (receding horizon). A bolus the safety layer withheld (a
-   low-glucose suspend, a sensor fault) is added to the next decision's bolus, halving every
-   ``owed_half_life_min`` minutes while it stays withheld: the meal it covers is already in the twin.
+   low-glucose suspend, a sensor fault, a cap) is added to the next decision's bolus, halving every
+   ``owed_half_life_min`` minutes while it stays withheld: the meal it covers is already in the twin. At most the
+   rule's share is owed (the plan's factor above 1 is not carried), so a request withheld decision after decision
+   shrinks instead of compounding.
 
 Wrap it in a `SafetyLayer` as any other policy.
 
@@ -52,7 +54,8 @@ class MPCState:
         sim: (K,) member states of the UVA/Padova model.
         log_weight: (K,) normalised log weights.
         offset_mg_dl: (K,) smoothed CGM residual of each member, mg/dL.
-        requested_bolus_u: the bolus this controller asked for at its previous decision, U.
+        requested_bolus_u: the bolus this controller asked for at its previous decision, at most that decision's
+            rule bolus plus what was owed then, U.
     """
 
     sim: SimState
@@ -198,5 +201,9 @@ class MPC(struct.PyTreeNode):
         (z, _), _ = jax.lax.scan(update, (z0, opt0), None, length=self.iterations)
         factor = factors(z)
         bolus = factor[-1] * meal_bolus
-        new_state = MPCState(sim=sim, log_weight=jnp.log(w), offset_mg_dl=offset, requested_bolus_u=bolus)
+        # What is owed next is at most this decision's rule bolus plus what was owed: a plan that asks for more than
+        # the rule (factor > 1) and is cut does not carry the excess, so a request withheld over many decisions
+        # shrinks instead of growing by the factor at every one.
+        carried = jnp.minimum(bolus, meal_bolus)
+        new_state = MPCState(sim=sim, log_weight=jnp.log(w), offset_mg_dl=offset, requested_bolus_u=carried)
         return new_state, Dose(basal_u_per_h=factor[0] * scheduled, bolus_u=bolus)
