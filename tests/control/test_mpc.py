@@ -45,7 +45,7 @@ def test_mpc_tracks_and_reweights_its_members() -> None:
     assert float(withheld.bolus_u) > 0.5 * float(dose.bolus_u) and float(given.bolus_u) == 0.0
 
 
-def test_a_bolus_withheld_decision_after_decision_is_owed_but_shrinks() -> None:
+def test_an_owed_bolus_never_compounds_and_halves_only_while_withheld_outright() -> None:
     p = tl.glucose.patient("adult#001")
     obs = control.Observation.of(
         jnp.full(20, 250.0), basal_u_per_h=float(p.basal_u_per_min * 60), carbs_g=60.0,
@@ -54,15 +54,25 @@ def test_a_bolus_withheld_decision_after_decision_is_owed_but_shrinks() -> None:
     )  # fmt: skip
     mpc = control.MPC(tl.glucose.patients(["adult#001"]), horizon_min=120, blocks=2)
     state, decide = mpc.init(jax.random.key(0)), jax.jit(mpc.__call__)
-    state, first = decide(state, obs, jax.random.key(1))
-    asked = []
-    withheld = obs.replace(carbs_g=jnp.zeros_like(obs.carbs_g), last_bolus_u=jnp.zeros_like(first.bolus_u))
-    for _ in range(8):  # the safety layer gives nothing (a suspend, a sensor fault)
-        state, dose = decide(state, withheld, jax.random.key(1))
-        asked.append(float(dose.bolus_u))
+    after_meal, first = decide(state, obs, jax.random.key(1))
     rule = 60.0 / float(p.therapy.carb_ratio_g_per_u) + (250.0 - 140.0) / float(p.therapy.correction_mg_dl_per_u)
-    assert float(first.bolus_u) > rule  # the plan asks for more than the rule at 250 mg/dL ...
-    assert 0 < asked[-1] < asked[0] <= 2 * rule, asked  # ... but carries at most the rule's bolus, halving
+    assert float(first.bolus_u) > rule  # the plan asks for more than the rule at 250 mg/dL
+
+    def asked(delivered_u: float) -> list[float]:
+        """The requests of eight decisions at which the safety layer delivers ``delivered_u`` of each."""
+        state, out = after_meal, []
+        later = obs.replace(carbs_g=jnp.zeros_like(obs.carbs_g), last_bolus_u=jnp.full_like(first.bolus_u, delivered_u))
+        for _ in range(8):
+            state, dose = decide(state, later, jax.random.key(1))
+            out.append(float(dose.bolus_u))
+        return out
+
+    # Withheld outright (a suspend, a sensor fault): the rule's share is owed, not the excess, and it halves.
+    withheld = asked(0.0)
+    assert 0 < withheld[-1] < 0.6 * withheld[0] and withheld[0] <= 2 * rule, withheld
+    # Cut by a cap (0.1 U gets through each time): the rest stays owed whole.
+    cut = asked(0.1)
+    assert cut[-1] > 0.7 * cut[0] and max(cut) <= 2 * rule, cut
 
 
 def test_a_high_reading_raises_the_basal_up_to_the_plans_largest_factor() -> None:

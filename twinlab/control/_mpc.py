@@ -12,11 +12,11 @@ The controller keeps its own copy of the twin, one simulation per ensemble membe
    (optax) on the weighted mean Magni risk of the predicted glucose plus ``basal_penalty`` times the squared
    deviation of the multipliers from 1, starting from the basal-bolus rule (all factors 1); future meals are not
    assumed;
-4. delivers the first block's basal and the bolus (receding horizon). A bolus the safety layer withheld (a
-   low-glucose suspend, a sensor fault, a cap) is added to the next decision's bolus, halving every
-   ``owed_half_life_min`` minutes while it stays withheld: the meal it covers is already in the twin. At most the
-   rule's share is owed (the plan's factor above 1 is not carried), so a request withheld decision after decision
-   shrinks instead of compounding.
+4. delivers the first block's basal and the bolus (receding horizon). A bolus the safety layer withheld or cut is
+   added to the next decision's bolus: the meal it covers is already in the twin. Withheld outright (a low-glucose
+   suspend, a sensor fault) it halves every ``owed_half_life_min`` minutes while it stays withheld; cut by a cap
+   (part delivered) it is kept whole and goes in as the caps allow. At most the rule's share is owed (the plan's
+   factor above 1 is not carried), so a request withheld decision after decision never compounds.
 
 Wrap it in a `SafetyLayer` as any other policy.
 
@@ -77,7 +77,7 @@ class MPC(struct.PyTreeNode):
         offset_gain: smoothing gain of the residual offset, in (0, 1].
         basal_penalty: weight of the squared basal-multiplier deviation from 1.
         max_basal_factor: the largest basal multiplier a plan may use (> 1; the safety layer's own cap still applies).
-        owed_half_life_min: how fast a withheld bolus is forgiven while it stays withheld, minutes.
+        owed_half_life_min: how fast a bolus withheld outright is forgiven while it stays withheld, minutes.
         interval_min: minutes between decisions (static).
     """
 
@@ -163,10 +163,12 @@ class MPC(struct.PyTreeNode):
         offset = jnp.where(ok, (1 - self.offset_gain) * state.offset_mg_dl + self.offset_gain * residual,
                            state.offset_mg_dl)  # fmt: skip
         scheduled = obs.basal_u_per_h
-        # A bolus the safety layer withheld (a suspend, a sensor fault) is owed, not forgotten: its meal is in the twin.
-        # It halves every owed_half_life_min minutes while withheld, so a bolus long overdue is not given in full late.
+        # A bolus the safety layer withheld or cut is owed, not forgotten: its meal is in the twin. Withheld outright
+        # (a suspend, a sensor fault: nothing delivered) it halves every owed_half_life_min minutes, so a bolus long
+        # overdue is not given in full late; cut by a cap (part delivered) it is kept whole, to go in as the caps allow.
         decay = 0.5 ** (self.interval_min / self.owed_half_life_min)
-        owed = decay * jnp.maximum(state.requested_bolus_u - obs.last_bolus_u, 0.0)
+        shortfall = jnp.maximum(state.requested_bolus_u - obs.last_bolus_u, 0.0)
+        owed = jnp.where(obs.last_bolus_u > 0, 1.0, decay) * shortfall
         meal_bolus = meal_bolus_u(obs) + owed
         block_min = self.horizon_min // self.blocks
         horizon_cho = jnp.zeros((self.horizon_min,), dtype)
