@@ -206,7 +206,7 @@ class MPC(struct.PyTreeNode):
         bolus = factor[-1] * meal_bolus
         # What is owed next is at most this decision's rule bolus plus what was owed: a plan that asks for more than
         # the rule (factor > 1) and is cut does not carry the excess, so a request withheld over many decisions
-        # shrinks instead of growing by the factor at every one.
+        # never grows by the factor at every one.
         carried = jnp.minimum(bolus, meal_bolus)
         new_state = MPCState(sim=sim, log_weight=jnp.log(w), offset_mg_dl=offset, requested_bolus_u=carried)
         return new_state, Dose(basal_u_per_h=factor[0] * scheduled, bolus_u=bolus)

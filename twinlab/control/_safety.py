@@ -219,7 +219,7 @@ def audit_table(audit: Audit, interval_min: int, names: list[str] | None = None,
         interval_min: minutes between decisions.
         names: the P people's names (default their index).
         start_min: the minute of the first decision (an episode's warm-up: `Evaluation.warmup_min`), so that
-            ``minute`` is the minute of the day count from the episode's start.
+            ``minute`` counts from the episode's start.
 
     Returns:
         Columns ``person``, ``minute``, ``requested_basal_u_per_h``, ``delivered_basal_u_per_h``,
