@@ -75,9 +75,9 @@ def test_evaluate_is_paired_and_audited() -> None:
     with pytest.raises(ValueError, match="without a safety layer"):
         plain.audit_table()
     bolused = np.asarray(plain.episodes.dose.bolus_u) > 0
-    warmup, decisions = 1440 - bg.shape[1], bolused.shape[1]
+    decisions = bolused.shape[1]
     for i in range(len(NAMES)):
-        after_meal = {(int(m) - warmup) // plain.interval_min + 1 for m in np.nonzero(meals[i])[0]}
+        after_meal = {(int(m) - plain.warmup_min) // plain.interval_min + 1 for m in np.nonzero(meals[i])[0]}
         assert set(np.nonzero(bolused[i])[0]) == {j for j in after_meal if j < decisions}, NAMES[i]
 
 
