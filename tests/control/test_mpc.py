@@ -45,6 +45,35 @@ def test_mpc_tracks_and_reweights_its_members() -> None:
     assert float(withheld.bolus_u) > 0.5 * float(dose.bolus_u) and float(given.bolus_u) == 0.0
 
 
+def test_the_twin_tracks_the_patient_through_a_meal() -> None:
+    # The observation says only that a meal was eaten in the last interval; the twin places it at the interval's
+    # middle minute (unbiased for a meal at any minute of it). For a meal eaten then, the twin follows the patient
+    # (no sensor noise) up to the difference of their integrators; placed at the interval's start it would run a
+    # minute ahead, some mg/dL off while glucose rises after the meal.
+    name = "adult#001"
+    env = control.GlucoseEnv(tl.glucose.patients([name]), days=1, sensor_noise=False)
+    state = env.reset_person(jax.random.key(0), 0)
+    meal_min = env.warmup_min + 2 * env.interval_min + env.interval_min // 2
+    cho = jnp.zeros_like(state.pipeline_state.cho_g).at[meal_min].set(70.0)
+    state = state.replace(pipeline_state=state.pipeline_state.replace(cho_g=cho))
+    mpc = control.MPC(tl.glucose.patients([name]), horizon_min=6, blocks=1, iterations=0)
+    rule = control.BasalBolus()
+
+    def body(carry, k):
+        state, ps = carry
+        obs = env.observation(state.pipeline_state)
+        ps, _ = mpc(ps, obs, k)
+        twin = ps.sim.x[0, 12] / mpc.params.Vg[0]
+        _, dose = rule((), obs, k)
+        return (env.step_dose(state, dose), ps), (twin, state.pipeline_state.bg_mg_dl[-1])
+
+    keys = jax.random.split(jax.random.key(1), 60)
+    _, (twin, true) = jax.jit(lambda c: jax.lax.scan(body, c, keys))((state, mpc.init(jax.random.key(2))))
+    rise = np.max(np.diff(np.asarray(true))) / env.interval_min  # mg/dL/min
+    assert rise > 1.0  # a one-minute lead would put the twin over 1 mg/dL off
+    np.testing.assert_allclose(np.asarray(twin), np.asarray(true), atol=0.3)
+
+
 def test_an_owed_bolus_never_compounds_and_halves_only_while_withheld_outright() -> None:
     p = tl.glucose.patient("adult#001")
     obs = control.Observation.of(

@@ -12,7 +12,10 @@ Every decision passes, in order:
 4. Caps (AndroidAPS hard limits by age group, and oref0's multiplier of the scheduled basal): basal at most
    ``min(max_basal_u_per_h, basal_multiplier * scheduled)``; bolus at most ``max_bolus_u``; insulin on board plus
    what this decision adds above the scheduled basal at most ``max_iob_u`` (the bolus is cut first, then the basal
-   excess).
+   excess). Insulin on board counts every unit delivered, the scheduled basal's included (about 1.9 hours of basal
+   in a steady state). oref0 and AndroidAPS count it net of the scheduled basal, which leaves that much more room:
+   with the net count a PID loop whose sensor read 100 mg/dL high for four hours took adult#001 5.8 % of the day
+   below 54 mg/dL behind the adult limits, against under 1 % with this count (tests/control/test_faults.py).
 
 The layer is a pure pytree: `filter` maps (observation, request) to (delivered dose, audit) and runs inside jit,
 vmap and the environment's scan. `Audit.reasons` is a bit mask over `REASONS`; `audit_table` lists each clamp.

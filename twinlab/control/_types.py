@@ -20,7 +20,8 @@ class Observation:
     Attributes:
         cgm_mg_dl: (H,) the CGM readings of the last H decisions, oldest first, mg/dL; NaN where no reading arrived.
         cgm_age_min: minutes since the newest reading was taken (0 for a fresh one).
-        iob_u: insulin on board from the insulin this loop delivered (exponential curve), U.
+        iob_u: insulin on board from the insulin this loop delivered, scheduled basal included (exponential
+            curve), U.
         carbs_g: carbohydrate announced since the previous decision, g.
         minute_of_day: minutes since midnight, [0, 1440).
         basal_u_per_h: the person's scheduled basal rate, U/h.
