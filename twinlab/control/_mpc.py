@@ -27,7 +27,7 @@ does not see the low it brings. On the 30 virtual patients over 3 days (seed 0; 
 left three children 7-12 % of the time below 70 mg/dL, and a 6-hour plan left adult#009 4.6 % there, 8 hours after a
 dinner bolus it had asked to nearly double. With these defaults (an 8-hour plan, owed boluses), behind each age
 group's safety layer, no patient spent any time below 54 mg/dL, or more than 1.1 % below 70 (seed 0) and 2.4 %
-(seed 1), at 92.4 and 92.7 % time in range against basal-bolus's 81.3 and 83.0 %.
+(seed 1), at 92.3 and 92.6 % time in range against basal-bolus's 81.3 and 83.0 %.
 """
 
 from __future__ import annotations
