@@ -1,7 +1,8 @@
 """Dosing policies on the 30 virtual patients, and environment throughput, against simglucose in the same run.
 
 Run: ``.venv/bin/python benchmarks/bench_control.py [--days 3] [--seed 0] [--apg-steps 200] [--batches 1 64 1024 4096]``
-``[--mpc [--mpc-horizon MIN --mpc-blocks B --mpc-iterations I --mpc-max-basal F] [--skip-baselines]]``.
+``[--mpc [--mpc-horizon MIN --mpc-blocks B --mpc-iterations I --mpc-max-basal F --mpc-offset-gain G``
+``--mpc-correction C] [--skip-baselines]]``.
 
 1. Throughput: decisions (3-minute steps) per second of `GlucoseEnv.step` (jit + vmap) by batch size, against
    simglucose's ``T1DSimEnv.step`` (the loop inside its gym environment), and the ratio.
@@ -118,6 +119,8 @@ def main() -> None:
     parser.add_argument("--mpc-blocks", type=int, default=None, help="MPC basal blocks over the horizon")
     parser.add_argument("--mpc-iterations", type=int, default=None, help="MPC Adam steps per decision")
     parser.add_argument("--mpc-max-basal", type=float, default=None, help="MPC max_basal_factor")
+    parser.add_argument("--mpc-offset-gain", type=float, default=None, help="MPC offset_gain")
+    parser.add_argument("--mpc-correction", type=float, default=None, help="MPC correction_fraction")
     parser.add_argument("--skip-baselines", action="store_true", help="only the MPC row (with --mpc)")
     args = parser.parse_args()
     names = tl.glucose.patient_names()
@@ -151,7 +154,8 @@ def main() -> None:
         rows[label] = control.evaluate(safe, names, days=args.days, seed=args.seed, stacked=True).table
     if args.mpc:
         settings = {"horizon_min": args.mpc_horizon, "blocks": args.mpc_blocks, "iterations": args.mpc_iterations,
-                    "max_basal_factor": args.mpc_max_basal}  # fmt: skip
+                    "max_basal_factor": args.mpc_max_basal, "offset_gain": args.mpc_offset_gain,
+                    "correction_fraction": args.mpc_correction}  # fmt: skip
         settings = {k: v for k, v in settings.items() if v is not None}
         print(f"MPC settings (others at MPC's defaults): {settings}")
         own = [control.SafetyLayer.for_age_group(control.MPC(tl.glucose.patients([n]), **settings), n.split("#")[0])

@@ -74,6 +74,27 @@ def test_the_twin_tracks_the_patient_through_a_meal() -> None:
     np.testing.assert_allclose(np.asarray(twin), np.asarray(true), atol=0.3)
 
 
+def test_a_correction_between_meals_is_bounded_and_off_by_default() -> None:
+    p = tl.glucose.patient("adult#001")
+    cf = float(p.therapy.correction_mg_dl_per_u)
+
+    def bolus(reading: float, fraction: float) -> float:
+        obs = control.Observation.of(
+            jnp.full(20, reading), basal_u_per_h=float(p.basal_u_per_min * 60), carbs_g=0.0,
+            carb_ratio_g_per_u=float(p.therapy.carb_ratio_g_per_u), correction_mg_dl_per_u=cf,
+        )  # fmt: skip
+        # offset_gain=1: the twin's estimate is the reading itself.
+        mpc = control.MPC(tl.glucose.patients(["adult#001"]), horizon_min=120, blocks=2, offset_gain=1.0,
+                          correction_fraction=fraction)  # fmt: skip
+        return float(jax.jit(mpc.__call__)(mpc.init(jax.random.key(0)), obs, jax.random.key(1))[1].bolus_u)
+
+    assert bolus(250.0, 0.0) == 0.0  # off by default: no bolus without a meal
+    high = bolus(250.0, 1.0)
+    assert 0.0 < high <= (250.0 - 110.0) / cf + 1e-9
+    assert bolus(250.0, 0.5) <= 0.5 * (250.0 - 110.0) / cf + 1e-9
+    assert bolus(105.0, 1.0) == 0.0  # nothing to correct below 110 mg/dL
+
+
 def test_an_owed_bolus_never_compounds_and_halves_only_while_withheld_outright() -> None:
     p = tl.glucose.patient("adult#001")
     obs = control.Observation.of(

@@ -13,7 +13,8 @@ The controller keeps its own copy of the twin, one simulation per ensemble membe
    [0, ``max_basal_factor``]) and a factor in [0, 2] on the basal-bolus meal bolus by ``iterations`` Adam steps
    (optax) on the weighted mean Magni risk of the predicted glucose plus ``basal_penalty`` times the squared
    deviation of the multipliers from 1, starting from the basal-bolus rule (all factors 1); future meals are not
-   assumed;
+   assumed. With ``correction_fraction`` > 0 the plan may also add a correction bolus at any decision, up to
+   ``correction_fraction * (g - 110) / CF`` where g is the twin's estimate of glucose now (off by default);
 4. delivers the first block's basal and the bolus (receding horizon). A bolus the safety layer withheld or cut is
    added to the next decision's bolus: the meal it covers is already in the twin. Withheld outright (a low-glucose
    suspend, a sensor fault) it halves every ``owed_half_life_min`` minutes while it stays withheld; cut by a cap
@@ -81,6 +82,9 @@ class MPC(struct.PyTreeNode):
         basal_penalty: weight of the squared basal-multiplier deviation from 1.
         max_basal_factor: the largest basal multiplier a plan may use (> 1; the safety layer's own cap still applies).
         owed_half_life_min: how fast a bolus withheld outright is forgiven while it stays withheld, minutes.
+        correction_fraction: the largest correction bolus between meals, as a fraction of ``(g - 110) / CF``, g the
+            twin's estimate of glucose now (0: none). Pair it with a small ``offset_gain``: the offset follows the
+            sensor's noise, and a correction chasing it brings lows (benchmarks/RESULTS.md).
         interval_min: minutes between decisions (static).
     """
 
@@ -94,6 +98,7 @@ class MPC(struct.PyTreeNode):
     basal_penalty: float = 1.0
     max_basal_factor: float = 2.0
     owed_half_life_min: float = 15.0
+    correction_fraction: float = 0.0
     interval_min: int = struct.field(pytree_node=False, default=3)
 
     @classmethod
@@ -176,23 +181,29 @@ class MPC(struct.PyTreeNode):
         block_min = self.horizon_min // self.blocks
         horizon_cho = jnp.zeros((self.horizon_min,), dtype)
         first = (jnp.arange(self.horizon_min) < s).astype(dtype)
+        estimate = jnp.sum(w * (now + offset))
+        max_correction = self.correction_fraction * jnp.maximum(estimate - 110.0, 0.0) / obs.correction_mg_dl_per_u
 
         def factors(z: jax.Array) -> jax.Array:
             # Basal multipliers in [0, max_basal_factor] and the bolus factor in [0, 2], each 1 at z = 0.
             top = jnp.concatenate([jnp.full((self.blocks,), self.max_basal_factor, dtype), jnp.full((1,), 2.0, dtype)])
-            return top * jax.nn.sigmoid(z - jnp.log(top - 1.0))
+            return top * jax.nn.sigmoid(z[:-1] - jnp.log(top - 1.0))
+
+        def correction(z: jax.Array) -> jax.Array:
+            # In [0, max_correction], about 2 % of it at z = 0: the plan starts from no correction.
+            return max_correction * jax.nn.sigmoid(z[-1] - 4.0)
 
         def cost(z: jax.Array) -> jax.Array:
             factor = factors(z)
             basal = jnp.repeat(factor[: self.blocks], block_min) * scheduled / 60.0
-            insulin = basal + first * factor[-1] * meal_bolus / s
+            insulin = basal + first * (factor[-1] * meal_bolus + correction(z)) / s
             _, pred = jax.vmap(lambda zz, p: self._run(zz, p, horizon_cho, insulin))(sim, self.params)
             low, high = risk_function(jnp.maximum(pred + offset[:, None], 1.0))
             risk = jnp.sum(w * jnp.mean(low + high, axis=-1))
             return risk + self.basal_penalty * jnp.mean((factor[: self.blocks] - 1.0) ** 2)
 
         tx = optax.adam(self.learning_rate)
-        z0 = jnp.zeros((self.blocks + 1,), dtype)
+        z0 = jnp.zeros((self.blocks + 2,), dtype)
 
         def update(carry: tuple[jax.Array, Any], _: None) -> tuple[tuple[jax.Array, Any], None]:
             z, opt = carry
@@ -205,10 +216,11 @@ class MPC(struct.PyTreeNode):
             opt0 = tx.init(z0)
         (z, _), _ = jax.lax.scan(update, (z0, opt0), None, length=self.iterations)
         factor = factors(z)
-        bolus = factor[-1] * meal_bolus
+        meal_part = factor[-1] * meal_bolus
+        bolus = meal_part + correction(z)
         # What is owed next is at most this decision's rule bolus plus what was owed: a plan that asks for more than
         # the rule (factor > 1) and is cut does not carry the excess, so a request withheld over many decisions
-        # never grows by the factor at every one.
-        carried = jnp.minimum(bolus, meal_bolus)
+        # never grows by the factor at every one. A correction is never owed: the next plan decides afresh.
+        carried = jnp.minimum(meal_part, meal_bolus)
         new_state = MPCState(sim=sim, log_weight=jnp.log(w), offset_mg_dl=offset, requested_bolus_u=carried)
         return new_state, Dose(basal_u_per_h=factor[0] * scheduled, bolus_u=bolus)
