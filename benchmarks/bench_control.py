@@ -121,6 +121,7 @@ def main() -> None:
     parser.add_argument("--mpc-max-basal", type=float, default=None, help="MPC max_basal_factor")
     parser.add_argument("--mpc-offset-gain", type=float, default=None, help="MPC offset_gain")
     parser.add_argument("--mpc-correction", type=float, default=None, help="MPC correction_fraction")
+    parser.add_argument("--mpc-guard", type=float, default=None, help="MPC correction_guard_mg_dl")
     parser.add_argument("--skip-baselines", action="store_true", help="only the MPC row (with --mpc)")
     args = parser.parse_args()
     names = tl.glucose.patient_names()
@@ -155,7 +156,7 @@ def main() -> None:
     if args.mpc:
         settings = {"horizon_min": args.mpc_horizon, "blocks": args.mpc_blocks, "iterations": args.mpc_iterations,
                     "max_basal_factor": args.mpc_max_basal, "offset_gain": args.mpc_offset_gain,
-                    "correction_fraction": args.mpc_correction}  # fmt: skip
+                    "correction_fraction": args.mpc_correction, "correction_guard_mg_dl": args.mpc_guard}  # fmt: skip
         settings = {k: v for k, v in settings.items() if v is not None}
         print(f"MPC settings (others at MPC's defaults): {settings}")
         own = [control.SafetyLayer.for_age_group(control.MPC(tl.glucose.patients([n]), **settings), n.split("#")[0])

@@ -24,7 +24,9 @@ def test_mpc_needs_an_ensemble_and_a_whole_horizon() -> None:
 
 
 def test_mpc_tracks_and_reweights_its_members() -> None:
-    mpc = control.MPC(tl.glucose.patients(["adult#001", "child#001"]), iterations=2, horizon_min=30, blocks=1)
+    # No correction bolus: the meal bolus and what is owed of it alone.
+    mpc = control.MPC(tl.glucose.patients(["adult#001", "child#001"]), iterations=2, horizon_min=30, blocks=1,
+                      correction_fraction=0.0)  # fmt: skip
     state = mpc.init(jax.random.key(0))
     p = tl.glucose.patient("adult#001")
     basal = float(p.basal_u_per_min * 60)
@@ -74,25 +76,49 @@ def test_the_twin_tracks_the_patient_through_a_meal() -> None:
     np.testing.assert_allclose(np.asarray(twin), np.asarray(true), atol=0.3)
 
 
-def test_a_correction_between_meals_is_bounded_and_off_by_default() -> None:
+def test_a_correction_is_bounded_and_given_only_while_the_plan_stays_above_the_guard() -> None:
     p = tl.glucose.patient("adult#001")
     cf = float(p.therapy.correction_mg_dl_per_u)
 
-    def bolus(reading: float, fraction: float) -> float:
+    def bolus(reading: float, **kwargs: float) -> float:
         obs = control.Observation.of(
             jnp.full(20, reading), basal_u_per_h=float(p.basal_u_per_min * 60), carbs_g=0.0,
             carb_ratio_g_per_u=float(p.therapy.carb_ratio_g_per_u), correction_mg_dl_per_u=cf,
         )  # fmt: skip
         # offset_gain=1: the twin's estimate is the reading itself.
-        mpc = control.MPC(tl.glucose.patients(["adult#001"]), horizon_min=120, blocks=2, offset_gain=1.0,
-                          correction_fraction=fraction)  # fmt: skip
+        mpc = control.MPC(tl.glucose.patients(["adult#001"]), horizon_min=120, blocks=2, offset_gain=1.0, **kwargs)
         return float(jax.jit(mpc.__call__)(mpc.init(jax.random.key(0)), obs, jax.random.key(1))[1].bolus_u)
 
-    assert bolus(250.0, 0.0) == 0.0  # off by default: no bolus without a meal
-    high = bolus(250.0, 1.0)
+    high = bolus(250.0)  # on by default
     assert 0.0 < high <= (250.0 - 110.0) / cf + 1e-9
-    assert bolus(250.0, 0.5) <= 0.5 * (250.0 - 110.0) / cf + 1e-9
-    assert bolus(105.0, 1.0) == 0.0  # nothing to correct below 110 mg/dL
+    assert 0.0 < bolus(250.0, correction_fraction=0.5) <= 0.5 * (250.0 - 110.0) / cf + 1e-9
+    assert bolus(250.0, correction_fraction=0.0) == 0.0  # no bolus without a meal
+    assert bolus(105.0) == 0.0  # nothing to correct below 110 mg/dL
+    # The plan's predicted glucose starts at 250 mg/dL and falls: a guard above it withholds the correction.
+    assert bolus(250.0, correction_guard_mg_dl=260.0) == 0.0
+
+
+def test_after_a_long_sensor_error_the_plan_trusts_the_newest_lower_reading() -> None:
+    p = tl.glucose.patient("adult#001")
+    cf = float(p.therapy.correction_mg_dl_per_u)
+    mpc = control.MPC(tl.glucose.patients(["adult#001"]), horizon_min=120, blocks=2)  # the default offset gain, 0.03
+    state, decide = mpc.init(jax.random.key(0)), jax.jit(mpc.__call__)
+    steady = float(state.sim.x[0, 12] / mpc.params.Vg[0])  # the twin's glucose at the basal, mg/dL
+
+    def obs(reading: float) -> control.Observation:
+        return control.Observation.of(
+            jnp.full(20, reading), basal_u_per_h=float(p.basal_u_per_min * 60), carbs_g=0.0,
+            carb_ratio_g_per_u=float(p.therapy.carb_ratio_g_per_u), correction_mg_dl_per_u=cf,
+        )  # fmt: skip
+
+    for _ in range(40):  # two hours of a sensor reading 110 mg/dL high: the smoothed offset learns most of it
+        state, dose = decide(state, obs(steady + 110.0), jax.random.key(1))
+    assert float(state.offset_mg_dl[0]) > 60.0 and float(dose.bolus_u) > 0.0  # a correction while it reads high
+    # The sensor recovers and reads 108 mg/dL: the smoothed offset still says about 180, the reading says no
+    # correction is due, and the plan takes the lower.
+    state, dose = decide(state, obs(108.0), jax.random.key(1))
+    assert float(state.offset_mg_dl[0]) > 60.0
+    assert float(dose.bolus_u) == 0.0
 
 
 def test_an_owed_bolus_never_compounds_and_halves_only_while_withheld_outright() -> None:
@@ -102,7 +128,8 @@ def test_an_owed_bolus_never_compounds_and_halves_only_while_withheld_outright()
         carb_ratio_g_per_u=float(p.therapy.carb_ratio_g_per_u),
         correction_mg_dl_per_u=float(p.therapy.correction_mg_dl_per_u),
     )  # fmt: skip
-    mpc = control.MPC(tl.glucose.patients(["adult#001"]), horizon_min=120, blocks=2)
+    # No correction bolus: what is owed of the meal bolus alone.
+    mpc = control.MPC(tl.glucose.patients(["adult#001"]), horizon_min=120, blocks=2, correction_fraction=0.0)
     state, decide = mpc.init(jax.random.key(0)), jax.jit(mpc.__call__)
     after_meal, first = decide(state, obs, jax.random.key(1))
     rule = 60.0 / float(p.therapy.carb_ratio_g_per_u) + (250.0 - 140.0) / float(p.therapy.correction_mg_dl_per_u)
@@ -135,7 +162,8 @@ def test_a_high_reading_raises_the_basal_up_to_the_plans_largest_factor() -> Non
     factors = {}
     for top in (2.0, 3.0):
         mpc = control.MPC(tl.glucose.patients(["adult#001"]), horizon_min=60, blocks=1, iterations=12,
-                          basal_penalty=0.0, max_basal_factor=top)  # fmt: skip
+                          basal_penalty=0.0, max_basal_factor=top, offset_gain=0.3,
+                          correction_fraction=0.0)  # fmt: skip
         state, decide = mpc.init(jax.random.key(0)), jax.jit(mpc.__call__)
         for _ in range(12):  # the offset learns that the person reads 300 mg/dL
             state, dose = decide(state, obs, jax.random.key(1))
