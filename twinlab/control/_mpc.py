@@ -209,12 +209,17 @@ class MPC(struct.PyTreeNode):
             # In [0, max_correction], about 2 % of it at z = 0: the plan starts from no correction.
             return max_correction * jax.nn.sigmoid(z[-1] - 4.0)
 
-        def cost(z: jax.Array) -> jax.Array:
+        def predict(z: jax.Array) -> jax.Array:
+            # (K, horizon_min) glucose of each member under plan z, with the offsets the plan uses, mg/dL.
             factor = factors(z)
             basal = jnp.repeat(factor[: self.blocks], block_min) * scheduled / 60.0
             insulin = basal + first * (factor[-1] * meal_bolus + correction(z)) / s
             _, pred = jax.vmap(lambda zz, p: self._run(zz, p, horizon_cho, insulin))(sim, self.params)
-            low, high = risk_function(jnp.maximum(pred + planned[:, None], 1.0))
+            return pred + planned[:, None]
+
+        def cost(z: jax.Array) -> jax.Array:
+            factor = factors(z)
+            low, high = risk_function(jnp.maximum(predict(z), 1.0))
             risk = jnp.sum(w * jnp.mean(low + high, axis=-1))
             return risk + self.basal_penalty * jnp.mean((factor[: self.blocks] - 1.0) ** 2)
 
@@ -237,9 +242,7 @@ class MPC(struct.PyTreeNode):
         # stays at or above the guard over the whole horizon: the optimiser may trade a brief predicted low for hours
         # less high, and a twin 10 mg/dL off at the nadir turns that low into a real one (oref0 gives its
         # corrections only while its lowest predicted glucose stays above a threshold, for the same reason).
-        plan = jnp.repeat(factor[: self.blocks], block_min) * scheduled / 60.0 + first * (meal_part + correction(z)) / s
-        _, pred = jax.vmap(lambda zz, p: self._run(zz, p, horizon_cho, plan))(sim, self.params)
-        lowest = jnp.min(jnp.sum(w[:, None] * (pred + planned[:, None]), axis=0))
+        lowest = jnp.min(jnp.sum(w[:, None] * predict(z), axis=0))
         bolus = meal_part + jnp.where(lowest >= self.correction_guard_mg_dl, correction(z), 0.0)
         # What is owed next is at most this decision's rule bolus plus what was owed: a plan that asks for more than
         # the rule (factor > 1) and is cut does not carry the excess, so a request withheld over many decisions
