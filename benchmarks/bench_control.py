@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python benchmarks/bench_control.py [--days 3] [--seed 0] [--apg-steps 200] [--batches 1 64 1024 4096]``
 ``[--mpc [--mpc-horizon MIN --mpc-blocks B --mpc-iterations I --mpc-max-basal F --mpc-offset-gain G``
-``--mpc-correction C] [--skip-baselines]]``.
+``--mpc-correction C --mpc-guard MG_DL] [--skip-baselines]]``.
 
 1. Throughput: decisions (3-minute steps) per second of `GlucoseEnv.step` (jit + vmap) by batch size, against
    simglucose's ``T1DSimEnv.step`` (the loop inside its gym environment), and the ratio.
